@@ -1,0 +1,101 @@
+"""``scrm ingest`` lines -> envelopes, exactly as the webhook receiver builds them. Pure.
+
+A line is ``{"source": "whatsapp"|"crm", "received_at": ISO-8601 or epoch ms, "headers": {...},
+"body": <webhook JSON object, or the raw body as a string>}``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from processors.errors import InvalidEvent
+from processors.events import Envelope
+
+SOURCES = ("whatsapp", "crm")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+KEPT_HEADERS = ("content-type", "user-agent", "x-hub-signature-256", "x-hubspot-signature-v3",
+                "x-hubspot-request-timestamp", "x-request-id")
+
+
+def envelope_from_line(line: str, *, now_ms: int) -> Envelope:
+    try:
+        doc = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InvalidEvent("bad_json", f"line is not JSON: {exc.msg} at column {exc.colno}") from exc
+    if not isinstance(doc, dict):
+        raise InvalidEvent("bad_line", f"line is a JSON {type(doc).__name__}, expected an object")
+    source = doc.get("source")
+    if source not in SOURCES:
+        raise InvalidEvent("bad_source", f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    if "body" not in doc:
+        raise InvalidEvent("no_body", "line has no 'body'")
+    body = _body_bytes(doc["body"])
+    headers = doc.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise InvalidEvent("bad_headers", "'headers' must be an object")
+    digest = hashlib.sha256(body).hexdigest()
+    return Envelope(
+        source=source,
+        received_at_ms=_received_at_ms(doc.get("received_at"), now_ms),
+        headers={str(k).lower(): str(v) for k, v in headers.items() if str(k).lower() in KEPT_HEADERS},
+        body=body,
+        body_sha256=digest,
+        signature_verified=False,
+        request_id=f"ingest-{digest[:24]}",
+    )
+
+
+def _body_bytes(body: Any) -> bytes:
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, dict | list):
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    raise InvalidEvent("bad_body", f"'body' must be a JSON object or a string, got {type(body).__name__}")
+
+
+def _received_at_ms(value: Any, now_ms: int) -> int:
+    if value is None:
+        return now_ms
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InvalidEvent("bad_received_at", f"received_at {value[:40]!r} is not ISO-8601") from exc
+        if dt.tzinfo is None:
+            raise InvalidEvent("bad_received_at", "received_at needs a timezone (e.g. 2026-11-20T10:00:00Z)")
+        return (dt - _EPOCH) // timedelta(milliseconds=1)
+    raise InvalidEvent("bad_received_at", "received_at must be ISO-8601 text or epoch milliseconds")
+
+
+def raw_key(env: Envelope) -> bytes:
+    """Partition key of a raw envelope: the WhatsApp phone_number_id, or the CRM object id.
+
+    Falls back to the body hash, so a body we cannot read still gets a stable partition."""
+    try:
+        doc = json.loads(env.body)
+    except (ValueError, UnicodeDecodeError):
+        return env.body_sha256.encode()
+    key = _whatsapp_key(doc) if env.source == "whatsapp" else _crm_key(doc)
+    return (key or env.body_sha256).encode()
+
+
+def _whatsapp_key(doc: Any) -> str | None:
+    try:
+        value = doc["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return str(value) if value else None
+
+
+def _crm_key(doc: Any) -> str | None:
+    first = doc[0] if isinstance(doc, list) and doc else doc
+    if not isinstance(first, dict):
+        return None
+    for field in ("objectId", "object_id", "id"):
+        if first.get(field) not in (None, ""):
+            return str(first[field])
+    return None

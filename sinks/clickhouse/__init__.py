@@ -1,0 +1,1 @@
+"""ClickHouse: migrations, row shaping, the embedded (chDB) and server (clickhouse-connect) backends."""

@@ -1,0 +1,81 @@
+"""Pure row shaping for ClickHouse (JSONEachRow dicts). No I/O."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from processors.events import MessageEvent
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePosition:
+    topic: str
+    partition: int
+    offset: int
+
+
+def ch_datetime64(ms: int) -> str:
+    """Epoch milliseconds -> ClickHouse DateTime64(3) text in UTC."""
+    dt = datetime.fromtimestamp(ms / 1000, UTC)
+    return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
+
+
+def message_row(event: MessageEvent, src: SourcePosition) -> dict[str, Any]:
+    return {
+        "wamid": event.wamid,
+        "direction": event.direction.value,
+        "sender_kind": event.sender_kind.value,
+        "agent_id": event.agent_id,
+        "phone_number_id": event.phone_number_id,
+        "display_phone_number": event.display_phone_number,
+        "waba_id": event.waba_id,
+        "contact_key": event.contact_key,
+        "wa_id": event.wa_id,
+        "user_id": event.user_id,
+        "phone_e164": event.phone_e164,
+        "profile_name": event.profile_name,
+        "message_type": event.message_type,
+        "text": event.text,
+        "payload_json": event.payload_json,
+        "context_wamid": event.context_wamid,
+        "ts": ch_datetime64(event.timestamp_ms),
+        "received_at": ch_datetime64(event.received_at_ms),
+        "envelope_sha256": event.envelope_sha256,
+        "src_topic": src.topic,
+        "src_partition": src.partition,
+        "src_offset": src.offset,
+    }
+
+
+def dead_letter_row(record: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    key = record.get("original_key")
+    return {
+        "dlq_partition": src.partition,
+        "dlq_offset": src.offset,
+        "topic": record["topic"],
+        "partition": record["partition"],
+        "offset": record["offset"],
+        "stage": record["stage"],
+        "error_class": record["error_class"],
+        "error_message": record["error_message"],
+        "attempts": record["attempts"],
+        "first_failure": ch_datetime64(epoch_ms(record["first_failure_ms"])),
+        "last_failure": ch_datetime64(epoch_ms(record["last_failure_ms"])),
+        "original_key_b64": base64.b64encode(key).decode() if key is not None else None,
+        "original_value_b64": base64.b64encode(record["original_value"]).decode(),
+    }
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def epoch_ms(value: int | datetime) -> int:
+    """fastavro decodes timestamp-millis to aware datetimes; back to exact integer milliseconds
+    (``dt.timestamp() * 1000`` can be one millisecond off through float rounding)."""
+    if isinstance(value, datetime):
+        return (value - _EPOCH) // _ONE_MS
+    return int(value)

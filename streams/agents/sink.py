@@ -1,0 +1,71 @@
+"""ClickHouse sink agents: ``messages`` -> ``messages`` table, ``dlq`` -> ``dead_letters`` table.
+
+Batches come from ``noack_take`` and are acked only after ClickHouse accepted them (or the
+offending record went to the DLQ): Faust's ``take()`` would ack a batch whose body raised."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from itertools import groupby
+from typing import Any
+
+from processors.errors import InvalidEvent
+from sinks.clickhouse.rows import SourcePosition, dead_letter_row, message_row
+from streams.app import app, settings, stats, topics, warehouse
+from streams.dlq import DeadLetters
+from streams.errors import DecodeError
+from streams.mapping import message_from_avro
+from streams.topics import BoundTopic
+
+logger = logging.getLogger(__name__)
+dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
+RowFn = Callable[[dict[str, Any], SourcePosition], dict[str, Any]]
+
+
+def _message(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    return message_row(message_from_avro(rec), src)
+
+
+async def drain(stream: Any, source: BoundTopic, table: str, to_row: RowFn, stage: str) -> None:
+    async for events in stream.noack_take(settings.sink_batch_size, settings.sink_batch_seconds):
+        writer = await warehouse.writer()
+        stats.add(stage, "in", len(events))
+        key = lambda e: (e.message.topic, e.message.partition)  # noqa: E731
+        for (topic, partition), group in groupby(sorted(events, key=key), key=key):
+            batch = list(group)
+            rows, kept = [], []
+            for event in batch:
+                msg = event.message
+                try:
+                    rows.append(to_row(source.decode(msg.value), SourcePosition(topic, partition, msg.offset)))
+                    kept.append(event)
+                except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
+                    await _dead_letter(event, stage, exc)
+            token = f"{topic}-{partition}-{batch[0].message.offset}-{batch[-1].message.offset}"
+            for rejected in await writer.write(warehouse.table(table), rows, token):
+                await _dead_letter(kept[rejected.index], stage, rejected.error)
+            stats.add(stage, "written", len(rows))
+        for event in events:
+            await stream.ack(event)
+
+
+async def _dead_letter(event: Any, stage: str, exc: BaseException) -> None:
+    if stage == "sink.dead_letters":  # never loop a dead letter back into the DLQ
+        logger.error("dead letter at %s[%s]@%s could not be stored: %s", event.message.topic,
+                     event.message.partition, event.message.offset, exc)
+        stats.add(stage, "unstorable")
+        return
+    await dead_letters.send_event(event, stage=stage, exc=exc, now_ms=int(time.time() * 1000))
+    stats.add(stage, "dead_lettered")
+
+
+@app.agent(topics["messages"].topic, name="scrm.sink.messages")
+async def messages_sink(stream):  # type: ignore[no-untyped-def]
+    await drain(stream, topics["messages"], "messages", _message, "sink.messages")
+
+
+@app.agent(topics["dlq"].topic, name="scrm.sink.dead_letters")
+async def dead_letters_sink(stream):  # type: ignore[no-untyped-def]
+    await drain(stream, topics["dlq"], "dead_letters", dead_letter_row, "sink.dead_letters")

@@ -1,0 +1,40 @@
+"""The Faust application: settings, catalog, topics and the ClickHouse warehouse the worker owns.
+
+Agents (``streams.agents``), web views (``streams.web``) and CLI commands (``streams.commands``)
+register themselves on ``app``; ``streams.__main__`` imports them all."""
+
+from __future__ import annotations
+
+import faust
+
+from streams.catalog import load_catalog
+from streams.codec import make_framing
+from streams.settings import Settings
+from streams.stats import Stats
+from streams.topics import Topics
+from streams.warehouse import Warehouse
+
+settings = Settings.from_env()
+catalog = load_catalog()
+framing = make_framing(catalog, settings.schema_registry_url)
+settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+app = faust.App(
+    settings.app_id,
+    broker=settings.kafka_url,
+    datadir=str(settings.data_dir),
+    autodiscover=False,
+    web_host=settings.web_host,
+    web_port=settings.web_port,
+    web_bind=settings.web_host,
+    web_in_thread=False,
+    consumer_auto_offset_reset="earliest",
+    topic_replication_factor=settings.topic_replication,
+    producer_acks=-1,
+    broker_commit_every=1000,
+    broker_commit_interval=1.0,
+    store="memory://",
+)
+topics = Topics(app, settings, catalog, framing)
+stats = Stats()
+warehouse = Warehouse(settings)

@@ -1,0 +1,83 @@
+"""Operational commands: ``migrate``, ``topics``, ``wait``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import click
+
+from sinks.clickhouse.factory import open_backend
+from sinks.clickhouse.migrate import migrate as apply_migrations
+from sinks.errors import SinkError
+from streams.app import app, catalog, settings
+from streams.commands.errors import fail
+from streams.commands.output import table
+from streams.faust_cli import argument, option
+from streams.kafka_admin import BrokerUnavailable, PartitionLag, create_topics, group_lag
+
+
+@app.command()
+async def migrate(self: Any) -> None:
+    """Apply pending ClickHouse migrations (idempotent). A running worker migrates on start."""
+    try:
+        backend = await asyncio.to_thread(open_backend, settings.clickhouse_url, settings.clickhouse_path)
+        applied = await asyncio.to_thread(apply_migrations, backend, settings.clickhouse_database,
+                                          body_ttl_days=settings.body_ttl_days)
+        backend.close()
+    except SinkError as exc:
+        fail("migrate", f"{exc}. If a worker is running it owns embedded ClickHouse and has migrated on start.", 1)
+    where = (settings.clickhouse_url and "server") or f"embedded ClickHouse at {settings.clickhouse_path}"
+    if applied:
+        print(f"applied {len(applied)} migration(s) to {where}: {', '.join(applied)}")
+    else:
+        print(f"{where}: database {settings.clickhouse_database} is up to date")
+
+
+@app.command(argument("action", type=click.Choice(["create", "list"])))
+async def topics(self: Any, action: str) -> None:
+    """create: create every catalog topic that does not exist (idempotent); list: show the catalog."""
+    if action == "list":
+        rows = [[settings.topic(t.name), t.partitions, t.value, t.cleanup, t.retention_ms, t.key]
+                for t in catalog.topics]
+        print(table(["topic", "partitions", "value", "cleanup", "retention_ms", "key"], rows))
+        return
+    try:
+        results = await create_topics(settings, catalog)
+    except BrokerUnavailable as exc:
+        fail("topics", str(exc), 1)
+    print(table(["topic", "partitions", "status"], [[r.name, r.partitions, r.status] for r in results]))
+    if any(r.status.startswith("error") for r in results):
+        raise SystemExit(1)
+
+
+@app.command(
+    option("--timeout", type=float, default=120.0, help="give up after this many seconds (exit 1)"),
+    option("--group", type=str, default=None, help="consumer group (default: the app id)"),
+    option("--settle", type=float, default=2.0, help="lag must stay zero this long (seconds)"),
+)
+async def wait(self: Any, timeout: float, group: str | None, settle: float) -> None:
+    """Block until the app's consumer group has zero lag on every topic its agents read."""
+    group = group or settings.app_id
+    names = sorted({t for agent in app.agents.values() for t in agent.channel.topics})
+    deadline = time.monotonic() + timeout
+    zero_since: float | None = None
+    lag: list[PartitionLag] = []
+    while time.monotonic() < deadline:
+        try:
+            lag = await group_lag(settings, group, names)
+        except BrokerUnavailable as exc:
+            fail("wait", str(exc), 1)
+        total = sum(p.lag for p in lag)
+        if total == 0:
+            zero_since = zero_since or time.monotonic()
+            if time.monotonic() - zero_since >= settle:
+                print(f"group {group}: caught up (0 lag on {len(lag)} partitions)")
+                return
+        else:
+            zero_since = None
+        await asyncio.sleep(0.5)
+    behind = [f"{p.topic}[{p.partition}]={p.lag}" for p in lag if p.lag]
+    fail("wait", f"group {group} still lags after {timeout:.0f}s: {', '.join(behind) or 'unknown'}. "
+                 "Is a worker running (`scrm worker`)?", 1)

@@ -1,0 +1,15 @@
+"""Errors of the streaming layer."""
+
+from processors.errors import PipelineError
+
+
+class ConfigError(PipelineError):
+    """A setting is missing or malformed; the message names the variable and what to set."""
+
+
+class DecodeError(PipelineError):
+    """Bytes on a topic that the Avro codec cannot decode (unknown schema, bad framing, corrupt)."""
+
+
+class RegistryError(PipelineError):
+    """The schema registry refused or could not be reached."""

@@ -1,0 +1,95 @@
+"""Typed, frozen settings from ``SCRM_*`` environment variables, with embedded-setup defaults.
+
+Built once at the entry point (``streams.app``); domain code receives values, never reads env."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from streams.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = "scrm."
+    app_id: str = "scrm"
+    topic_replication: int = 1
+    data_dir: Path = Path("var/faust")
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    clickhouse_url: str | None = field(default=None, repr=False)
+    clickhouse_path: Path = Path("var/clickhouse")
+    clickhouse_database: str = "scrm"
+    schema_registry_url: str | None = field(default=None, repr=False)
+    sink_batch_size: int = 2000
+    sink_batch_seconds: float = 1.0
+    body_ttl_days: int = 180
+    default_region: str = "HK"
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = "SCRM_" + f.name.upper()
+            raw = env.get(name)
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(name, raw, f.type)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not self.topic_prefix or any(c.isspace() for c in self.topic_prefix):
+            raise ConfigError("SCRM_TOPIC_PREFIX must be non-empty without spaces (e.g. 'scrm.')")
+        if not self.clickhouse_database.isidentifier():
+            raise ConfigError("SCRM_CLICKHOUSE_DATABASE must be a plain identifier (e.g. 'scrm')")
+        if self.sink_batch_size < 1 or self.sink_batch_seconds <= 0:
+            raise ConfigError("SCRM_SINK_BATCH_SIZE must be >= 1 and SCRM_SINK_BATCH_SECONDS > 0")
+
+    @property
+    def kafka_url(self) -> str:
+        return "kafka://" + ";".join(self.kafka_bootstrap.split(","))
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.web_host}:{self.web_port}"
+
+    def topic(self, suffix: str) -> str:
+        return self.topic_prefix + suffix
+
+    def describe(self) -> dict[str, str]:
+        """Every setting for logs and ``scrm`` output, secrets and credentials masked."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = _mask(value) if not f.repr and value else str(value)
+        return out
+
+
+def _mask(value: object) -> str:
+    text = str(value)
+    if "://" in text and "@" in text:  # URL with credentials: keep scheme and host
+        scheme, rest = text.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return text if "://" in text else "***"
+
+
+def _convert(name: str, raw: str, type_: object) -> object:
+    text = str(type_)
+    try:
+        if text in ("int",):
+            return int(raw)
+        if text in ("float",):
+            return float(raw)
+        if text in ("Path",):
+            return Path(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a valid {text}") from exc
+    return raw

@@ -1,0 +1,49 @@
+"""Worker web views: ``/sql/`` (the worker owns embedded ClickHouse, so ``scrm sql`` asks it),
+``/healthz/`` and ``/stats/``. Bound to SCRM_WEB_HOST (loopback by default)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from faust import web
+
+from sinks.clickhouse.backend import is_read_only
+from sinks.errors import SinkError
+from streams.app import app, stats, warehouse
+
+
+def _json(view: web.View, doc: Any, status: int = 200) -> web.Response:
+    body = json.dumps(doc, ensure_ascii=False, default=str).encode()
+    return view.bytes(body, content_type="application/json", status=status)
+
+
+@app.page("/sql/")
+class SqlView(web.View):
+    async def post(self, request: web.Request) -> web.Response:
+        try:
+            doc = await request.json()
+        except ValueError:
+            return _json(self, {"error": "send a JSON object {\"sql\": \"SELECT ...\"}"}, 400)
+        sql = str(doc.get("sql", ""))
+        if not is_read_only(sql) and not doc.get("write"):
+            return _json(self, {"error": "only SELECT/WITH/SHOW/DESCRIBE/EXPLAIN run by default; "
+                                         "pass --write to run other statements"}, 400)
+        writer = await warehouse.writer()
+        try:
+            result = await writer.run(writer.backend.query, sql)
+        except SinkError as exc:
+            return _json(self, {"error": str(exc)}, 400)
+        return _json(self, {"columns": result.columns, "types": result.types, "rows": result.rows})
+
+
+@app.page("/healthz/")
+class HealthView(web.View):
+    async def get(self, request: web.Request) -> web.Response:
+        return _json(self, {"status": "ok", "app": app.conf.id})
+
+
+@app.page("/stats/")
+class StatsView(web.View):
+    async def get(self, request: web.Request) -> web.Response:
+        return _json(self, stats.snapshot())

@@ -1,0 +1,88 @@
+"""A real ``scrm worker`` process per module, isolated by topic prefix, group, web port and paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+SCRM = str(Path(sys.executable).parent / "scrm")
+
+
+@dataclass
+class Pipeline:
+    env: dict[str, str]
+    workdir: Path
+    web: str
+    worker: subprocess.Popen | None = None
+
+    def scrm(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
+        proc = subprocess.run([SCRM, *args], env=self.env, cwd=self.workdir, capture_output=True, text=True,
+                              timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"scrm {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def sql(self, query: str) -> list[dict]:
+        out = self.scrm("sql", query, "--format", "json").stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(f"{self.web}/stats/", timeout=10) as response:
+            return json.loads(response.read())
+
+    def start_worker(self) -> None:
+        log = open(self.workdir / "worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
+        self.worker = subprocess.Popen([SCRM, "worker", "-l", "info"], env=self.env, cwd=self.workdir,
+                                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.worker.poll() is None, (self.workdir / "worker.log").read_text()[-3000:]
+            try:
+                urllib.request.urlopen(f"{self.web}/healthz/", timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError("worker did not become healthy in 90s")
+
+    def stop_worker(self, sig: int = signal.SIGTERM) -> None:
+        if self.worker and self.worker.poll() is None:
+            self.worker.send_signal(sig)
+            try:
+                self.worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait()
+
+
+@pytest.fixture(scope="module")
+def pipeline(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, request) -> Iterator[Pipeline]:
+    workdir = tmp_path_factory.mktemp("pipeline")
+    tag = request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")
+    port = free_port()
+    env = {**os.environ,
+           "SCRM_KAFKA_BOOTSTRAP": kafka_bootstrap,
+           "SCRM_TOPIC_PREFIX": f"{tag}.",
+           "SCRM_APP_ID": f"scrm-{tag}",
+           "SCRM_WEB_PORT": str(port),
+           "SCRM_DATA_DIR": str(workdir / "faust"),
+           "SCRM_CLICKHOUSE_PATH": str(workdir / "clickhouse"),
+           "SCRM_SINK_BATCH_SECONDS": "0.3"}
+    p = Pipeline(env, workdir, f"http://127.0.0.1:{port}")
+    p.scrm("topics", "create")
+    p.start_worker()
+    try:
+        yield p
+    finally:
+        p.stop_worker()
