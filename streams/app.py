@@ -33,7 +33,10 @@ app = faust.App(
     producer_acks=-1,
     broker_commit_every=1000,
     broker_commit_interval=1.0,
-    store="memory://",
+    # a crashed worker's partitions move after this long (Faust's default is 60 s)
+    broker_session_timeout=settings.session_timeout_s,
+    broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 5),
+    store=settings.table_store,
 )
 topics = Topics(app, settings, catalog, framing)
 stats = Stats()

@@ -25,9 +25,11 @@ class Settings:
     clickhouse_path: Path = Path("var/clickhouse")
     clickhouse_database: str = "scrm"
     schema_registry_url: str | None = field(default=None, repr=False)
+    session_timeout_s: float = 10.0
     sink_batch_size: int = 2000
     sink_batch_seconds: float = 1.0
     body_ttl_days: int = 180
+    table_store: str = "rocksdb://"
     default_region: str = "HK"
     log_level: str = "info"
 

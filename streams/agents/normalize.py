@@ -1,4 +1,11 @@
-"""raw WhatsApp envelopes -> MessageEvents on ``messages`` (keyed by contact key)."""
+"""raw WhatsApp envelopes -> MessageEvents on ``messages`` (keyed by contact key), deduplicated on
+``wamid``: Meta retries a webhook for up to 7 days, and ops re-ingest or replay raw topics.
+
+The dedup table lives in this per-event agent because Faust writes a table key's changelog to the
+partition of the event being processed: the raw topic is keyed by phone_number_id, so every copy
+of a wamid arrives on the same partition and its dedup state is recovered with it. A wamid is
+marked seen only after its event was handed to the producer (Faust flushes the producer before it
+commits offsets), so a crash in between re-emits rather than loses it; sinks are idempotent."""
 
 from __future__ import annotations
 
@@ -17,6 +24,10 @@ STAGE = "normalize"
 raw = topics["raw.whatsapp"]
 messages = topics["messages"]
 dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
+# key_type/value_type=bytes make Faust use the raw codec for the changelog too (a Schema alone does
+# not: recovery would decode as JSON, fail, and Faust only logs "Error in recovery" and stalls).
+seen_wamids = app.Table("seen-wamids", partitions=raw.spec.partitions, key_type=bytes, value_type=bytes,
+                        help="wamid -> event time (ms) of the first copy forwarded")
 
 
 @app.agent(raw.topic, name="scrm.normalize")
@@ -32,7 +43,12 @@ async def normalize(stream):  # type: ignore[no-untyped-def]
             stats.add(STAGE, "dead_lettered")
             continue
         for msg in parsed.messages:
+            key = msg.wamid.encode()
+            if seen_wamids.get(key) is not None:
+                stats.add(STAGE, "messages_deduplicated")
+                continue
             await messages.send(msg.contact_key, message_to_avro(msg))
-        stats.add(STAGE, "messages_out", len(parsed.messages))
+            seen_wamids[key] = str(msg.timestamp_ms).encode()
+            stats.add(STAGE, "messages_out")
         stats.add(STAGE, "changes_ignored", len(parsed.ignored))
         stats.add(STAGE, "processed")

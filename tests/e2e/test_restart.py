@@ -1,0 +1,24 @@
+"""Dedup state survives a crashed worker: SIGKILL, lose the local RocksDB directory, restart, and
+the table is rebuilt from its changelog topic, so a re-ingested sample adds nothing."""
+
+import shutil
+import signal
+from pathlib import Path
+
+SAMPLE = Path(__file__).resolve().parents[2] / "streams" / "samples" / "sample.jsonl"
+COUNTS = "SELECT count() AS stored, uniqExact(wamid) AS distinct_ids FROM scrm.messages"
+
+
+def test_dedup_state_recovers_from_the_changelog_after_sigkill(pipeline):
+    pipeline.scrm("ingest", str(SAMPLE))
+    pipeline.scrm("wait", "--timeout", "120")
+    assert pipeline.sql(COUNTS) == [{"stored": 9, "distinct_ids": 9}]
+
+    pipeline.stop_worker(signal.SIGKILL)
+    shutil.rmtree(pipeline.env["SCRM_DATA_DIR"])  # local table state gone: only the changelog remains
+    pipeline.start_worker()
+
+    pipeline.scrm("ingest", str(SAMPLE))
+    pipeline.scrm("wait", "--timeout", "120")
+    assert pipeline.sql(COUNTS) == [{"stored": 9, "distinct_ids": 9}]
+    assert pipeline.stats()["normalize"]["messages_deduplicated"] == 9
