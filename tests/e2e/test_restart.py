@@ -21,4 +21,8 @@ def test_dedup_state_recovers_from_the_changelog_after_sigkill(pipeline):
     pipeline.scrm("ingest", str(SAMPLE))
     pipeline.scrm("wait", "--timeout", "120")
     assert pipeline.sql(COUNTS) == [{"stored": 9, "distinct_ids": 9}]
-    assert pipeline.stats()["normalize"]["messages_deduplicated"] == 9
+    normalize = pipeline.stats()["normalize"]
+    # Faust may hand an event to the agent again after recovery seeks to the committed offsets
+    # (at-least-once): every copy must be absorbed, none forwarded.
+    assert normalize.get("messages_out", 0) == 0
+    assert normalize["messages_deduplicated"] >= 9
