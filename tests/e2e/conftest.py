@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import free_port
 
 SCRM = str(Path(sys.executable).parent / "scrm")
+SAMPLE = Path(__file__).resolve().parents[2] / "streams" / "samples" / "sample.jsonl"
+COUNTS = "SELECT count() AS stored, uniqExact(wamid) AS distinct_ids FROM scrm.messages"
 
 
 @dataclass

@@ -3,10 +3,8 @@ the table is rebuilt from its changelog topic, so a re-ingested sample adds noth
 
 import shutil
 import signal
-from pathlib import Path
 
-SAMPLE = Path(__file__).resolve().parents[2] / "streams" / "samples" / "sample.jsonl"
-COUNTS = "SELECT count() AS stored, uniqExact(wamid) AS distinct_ids FROM scrm.messages"
+from tests.e2e.conftest import COUNTS, SAMPLE
 
 
 def test_dedup_state_recovers_from_the_changelog_after_sigkill(pipeline):

@@ -1,13 +1,10 @@
 """One event end to end: file -> raw topic -> normalize agent -> messages topic -> ClickHouse sink."""
 
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "streams" / "samples" / "sample.jsonl"
-COUNTS = "SELECT count() AS stored, uniqExact(wamid) AS distinct_ids FROM scrm.messages"
+from tests.e2e.conftest import COUNTS, SAMPLE
 
 
 def test_the_bundled_sample_lands_in_clickhouse(pipeline):
