@@ -54,11 +54,91 @@ class MessageEvent:
     text: str | None = None
     context_wamid: str | None = None
     payload_json: str | None = None
+    message_subtype: str | None = None  # interactive reply kind, system event, original unknown type
+    related_wamid: str | None = None  # the message a reaction, edit or revoke is about
+    forwarded: bool = False
+    referral_json: str | None = None  # click-to-WhatsApp ad or post the customer came from
+    error_code: int | None = None
+    error_title: str | None = None
+
+
+class StatusKind(StrEnum):
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+    FAILED = "failed"
+    DELETED = "deleted"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """A receipt for a message the business sent (DESIGN §3: key = contact key)."""
+
+    wamid: str
+    status: StatusKind
+    phone_number_id: str
+    contact_key: str
+    timestamp_ms: int
+    received_at_ms: int
+    envelope_sha256: str
+    status_raw: str  # as Meta wrote it, kept when it is not a known kind
+    wa_id: str | None = None
+    user_id: str | None = None
+    phone_e164: str | None = None
+    recipient_type: str | None = None  # individual | group
+    error_code: int | None = None
+    error_title: str | None = None
+    errors_json: str | None = None
+    conversation_id: str | None = None
+    conversation_category: str | None = None  # origin.type: service, marketing, utility, ...
+    conversation_expires_ms: int | None = None
+    pricing_billable: bool | None = None
+    pricing_model: str | None = None
+    pricing_category: str | None = None
+    callback_data: str | None = None  # biz_opaque_callback_data: ties a status to our outbox
+    display_phone_number: str | None = None
+    waba_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreferenceEvent:
+    """A customer's marketing preference change (stop / resume / signup): the policy gate obeys it."""
+
+    phone_number_id: str
+    contact_key: str
+    category: str  # marketing_messages
+    value: str  # stop | resume | signup | ...
+    timestamp_ms: int
+    received_at_ms: int
+    envelope_sha256: str
+    wa_id: str | None = None
+    user_id: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessEvent:
+    """Account, template, quality and name updates, and webhook-level errors (key = WABA id)."""
+
+    event_id: str  # envelope hash + position: stable across retries of the same delivery
+    field: str
+    event: str  # e.g. ACCOUNT_RESTRICTION, APPROVED, FLAGGED, error
+    timestamp_ms: int
+    received_at_ms: int
+    envelope_sha256: str
+    waba_id: str | None = None
+    phone_number_id: str | None = None
+    subject: str | None = None  # template name, display number, ...
+    error_code: int | None = None
+    error_title: str | None = None
+    payload_json: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class IgnoredChange:
-    """A webhook change this version does not turn into an event yet (counted, not dropped silently)."""
+    """A webhook change that carries nothing to act on (an empty value): counted, not silently dropped."""
 
     field: str
     kind: str
@@ -66,5 +146,12 @@ class IgnoredChange:
 
 @dataclass(frozen=True, slots=True)
 class ParsedWebhook:
-    messages: tuple[MessageEvent, ...]
-    ignored: tuple[IgnoredChange, ...]
+    messages: tuple[MessageEvent, ...] = ()
+    statuses: tuple[StatusEvent, ...] = ()
+    preferences: tuple[PreferenceEvent, ...] = ()
+    business: tuple[BusinessEvent, ...] = ()
+    ignored: tuple[IgnoredChange, ...] = ()
+
+    @property
+    def count(self) -> int:
+        return len(self.messages) + len(self.statuses) + len(self.preferences) + len(self.business)

@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, fields
+from enum import Enum
+from typing import Any, TypeVar
 
-from processors.events import Direction, Envelope, MessageEvent, SenderKind
+from processors.events import Direction, Envelope, MessageEvent, SenderKind, StatusKind
 from sinks.clickhouse.rows import epoch_ms
+
+T = TypeVar("T")
+_ENUMS: dict[str, type[Enum]] = {"direction": Direction, "sender_kind": SenderKind, "status": StatusKind}
+_TIMES = ("timestamp_ms", "received_at_ms", "conversation_expires_ms")
+
+
+def to_avro(event: Any) -> dict[str, Any]:
+    """A domain event as an Avro record dict (enums as their symbols)."""
+    rec = asdict(event)
+    for key, value in rec.items():
+        if isinstance(value, Enum):
+            rec[key] = value.value
+    return rec
+
+
+def from_avro(cls: type[T], rec: dict[str, Any]) -> T:
+    """An Avro record (any catalogued version, read into the newest) as a domain event."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    values = {k: v for k, v in rec.items() if k in names}
+    for key, enum in _ENUMS.items():
+        if key in values:
+            values[key] = enum(values[key])
+    for key in _TIMES:
+        if values.get(key) is not None:
+            values[key] = epoch_ms(values[key])
+    return cls(**values)
 
 
 def envelope_to_avro(env: Envelope) -> dict[str, Any]:
@@ -14,23 +41,13 @@ def envelope_to_avro(env: Envelope) -> dict[str, Any]:
 
 
 def envelope_from_avro(rec: dict[str, Any]) -> Envelope:
-    return Envelope(
-        source=rec["source"], received_at_ms=epoch_ms(rec["received_at_ms"]), headers=dict(rec["headers"]),
-        body=rec["body"], body_sha256=rec["body_sha256"], signature_verified=rec["signature_verified"],
-        request_id=rec["request_id"])
+    return from_avro(Envelope, rec)
 
 
 def message_to_avro(msg: MessageEvent) -> dict[str, Any]:
-    rec = asdict(msg)
-    rec["direction"] = msg.direction.value
-    rec["sender_kind"] = msg.sender_kind.value
-    return rec
+    return to_avro(msg)
 
 
 def message_from_avro(rec: dict[str, Any]) -> MessageEvent:
-    fields = dict(rec)
-    fields["direction"] = Direction(rec["direction"])
-    fields["sender_kind"] = SenderKind(rec["sender_kind"])
-    fields["timestamp_ms"] = epoch_ms(rec["timestamp_ms"])
-    fields["received_at_ms"] = epoch_ms(rec["received_at_ms"])
-    return MessageEvent(**fields)
+    return from_avro(MessageEvent, rec)
+

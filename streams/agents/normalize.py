@@ -1,9 +1,14 @@
-"""raw WhatsApp envelopes -> MessageEvents on ``messages`` (keyed by contact key), deduplicated on
-``wamid``: Meta retries a webhook for up to 7 days, and ops re-ingest or replay raw topics.
+"""raw WhatsApp envelopes -> MessageEvents on ``messages``, StatusEvents on ``statuses``,
+PreferenceEvents on ``preferences`` (all keyed by contact key) and BusinessEvents on
+``business.events`` (keyed by WABA id), each deduplicated on its natural id: Meta retries a
+webhook for up to 7 days, and ops re-ingest or replay raw topics.
+
+Natural ids: ``wamid`` for messages, ``wamid|status`` for receipts, the preference's contact,
+value and time, and the business event's body hash + position.
 
 The dedup table lives in this per-event agent because Faust writes a table key's changelog to the
 partition of the event being processed: the raw topic is keyed by phone_number_id, so every copy
-of a wamid arrives on the same partition and its dedup state is recovered with it. A wamid is
+of a webhook arrives on the same partition and its dedup state is recovered with it. An id is
 marked seen only after its event was handed to the producer (Faust flushes the producer before it
 commits offsets), so a crash in between re-emits rather than loses it; sinks are idempotent."""
 
@@ -11,23 +16,38 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from typing import Any
 
 from processors.errors import InvalidEvent
+from processors.events import ParsedWebhook
 from processors.whatsapp import parse_webhook
 from streams.app import app, stats, topics
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
-from streams.mapping import envelope_from_avro, message_to_avro
+from streams.mapping import envelope_from_avro, to_avro
 
 logger = logging.getLogger(__name__)
 STAGE = "normalize"
 raw = topics["raw.whatsapp"]
-messages = topics["messages"]
 dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 # key_type/value_type=bytes make Faust use the raw codec for the changelog too (a Schema alone does
 # not: recovery would decode as JSON, fail, and Faust only logs "Error in recovery" and stalls).
 seen_wamids = app.Table("seen-wamids", partitions=raw.spec.partitions, key_type=bytes, value_type=bytes,
-                        help="wamid -> event time (ms) of the first copy forwarded")
+                        help="natural id -> event time (ms) of the first copy forwarded")
+
+
+def outputs(parsed: ParsedWebhook) -> Iterator[tuple[str, str, bytes, int, Any]]:
+    """(topic, key, dedup id, event time, event) for every event of one webhook."""
+    for m in parsed.messages:
+        yield "messages", m.contact_key, m.wamid.encode(), m.timestamp_ms, m
+    for s in parsed.statuses:
+        yield "statuses", s.contact_key, f"{s.wamid}|{s.status_raw}".encode(), s.timestamp_ms, s
+    for p in parsed.preferences:
+        yield ("preferences", p.contact_key, f"pref|{p.contact_key}|{p.category}|{p.value}|{p.timestamp_ms}".encode(),
+               p.timestamp_ms, p)
+    for b in parsed.business:
+        yield "business.events", b.waba_id or b.phone_number_id or "", f"biz|{b.event_id}".encode(), b.timestamp_ms, b
 
 
 @app.agent(raw.topic, name="scrm.normalize")
@@ -42,13 +62,12 @@ async def normalize(stream):  # type: ignore[no-untyped-def]
             await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
             stats.add(STAGE, "dead_lettered")
             continue
-        for msg in parsed.messages:
-            key = msg.wamid.encode()
-            if seen_wamids.get(key) is not None:
-                stats.add(STAGE, "messages_deduplicated")
+        for topic, key, natural_id, event_time, item in outputs(parsed):
+            if seen_wamids.get(natural_id) is not None:
+                stats.add(STAGE, f"{topic}_deduplicated")
                 continue
-            await messages.send(msg.contact_key, message_to_avro(msg))
-            seen_wamids[key] = str(msg.timestamp_ms).encode()
-            stats.add(STAGE, "messages_out")
+            await topics[topic].send(key, to_avro(item))
+            seen_wamids[natural_id] = str(event_time).encode()
+            stats.add(STAGE, f"{topic}_out")
         stats.add(STAGE, "changes_ignored", len(parsed.ignored))
         stats.add(STAGE, "processed")

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processors.errors import InvalidEvent
-from processors.events import Direction, ParsedWebhook, SenderKind
+from processors.events import Direction, ParsedWebhook, SenderKind, StatusKind
 from processors.whatsapp import parse_webhook
 
 PNID = "1122334455667"
@@ -75,11 +75,96 @@ def test_every_entry_and_change_yields_its_messages():
     assert [m.wamid for m in parse(body([one, two])).messages] == ["wamid.1", "wamid.2"]
 
 
-def test_statuses_are_counted_as_ignored_not_dropped_silently():
+def test_failed_status_keeps_error_code_conversation_and_pricing():
+    raw = body([change("statuses", [{
+        "id": "wamid.S", "status": "failed", "timestamp": 1795136000, "recipient_id": "5215512345678",
+        "biz_opaque_callback_data": "act-1",
+        "conversation": {"id": "c1", "expiration_timestamp": "1795222400", "origin": {"type": "marketing"}},
+        "pricing": {"billable": True, "pricing_model": "PMP", "category": "marketing"},
+        "errors": [{"code": 131049, "title": "Message not delivered to maintain healthy ecosystem engagement"}]}])])
+    (st_,) = parse(raw).statuses
+    assert st_.status is StatusKind.FAILED and st_.error_code == 131049 and "healthy" in st_.error_title
+    assert st_.contact_key == f"{PNID}:5215512345678" and st_.phone_e164 == "+525512345678"
+    assert st_.conversation_category == "marketing" and st_.conversation_expires_ms == 1_795_222_400_000
+    assert st_.pricing_billable is True and st_.pricing_model == "PMP" and st_.callback_data == "act-1"
+
+
+def test_status_without_recipient_id_is_keyed_by_recipient_user_id():
     raw = body([change("statuses", [{"id": "wamid.S", "status": "read", "timestamp": "1795136000",
+                                     "recipient_user_id": "US.77"}])])
+    (st_,) = parse(raw).statuses
+    assert st_.contact_key == f"{PNID}:US.77" and st_.wa_id is None and st_.user_id == "US.77"
+
+
+def test_unknown_status_value_is_kept_not_dropped():
+    raw = body([change("statuses", [{"id": "wamid.S", "status": "warning", "timestamp": "1795136000",
                                      "recipient_id": "85251234567"}])])
-    parsed = parse(raw)
-    assert parsed.messages == () and [i.kind for i in parsed.ignored] == ["statuses"]
+    (st_,) = parse(raw).statuses
+    assert st_.status is StatusKind.UNKNOWN and st_.status_raw == "warning"
+
+
+def test_marketing_opt_out_becomes_a_preference_event():
+    raw = body([change("user_preferences", [{"wa_id": "85251234567", "category": "marketing_messages",
+                                             "value": "stop", "detail": "User requested to stop",
+                                             "timestamp": 1795136000}], field="user_preferences")])
+    (pref,) = parse(raw).preferences
+    assert pref.value == "stop" and pref.contact_key == f"{PNID}:85251234567"
+
+
+def test_other_fields_and_webhook_errors_become_business_events_with_payload():
+    account = {"field": "account_update", "value": {"event": "ACCOUNT_RESTRICTION", "restriction_info": []}}
+    errors = change("errors", [{"code": 130429, "title": "Rate limit hit"}])
+    parsed = parse(body([account, errors]))
+    restriction, error = parsed.business
+    assert (restriction.field, restriction.event, restriction.waba_id) == ("account_update",
+                                                                           "ACCOUNT_RESTRICTION", "WABA1")
+    assert json.loads(restriction.payload_json) == account["value"]
+    assert (error.event, error.error_code, error.phone_number_id) == ("error", 130429, PNID)
+    assert restriction.event_id != error.event_id
+
+
+@pytest.mark.parametrize(("item", "expect"), [
+    ({"type": "reaction", "reaction": {"message_id": "wamid.T", "emoji": "👍"}},
+     {"text": "👍", "related_wamid": "wamid.T", "message_subtype": None}),
+    ({"type": "reaction", "reaction": {"message_id": "wamid.T", "emoji": ""}},
+     {"text": None, "related_wamid": "wamid.T", "message_subtype": "removed"}),
+    ({"type": "edit", "edit": {"original_message_id": "wamid.T",
+                               "message": {"type": "text", "text": {"body": "改好了"}}}},
+     {"text": "改好了", "related_wamid": "wamid.T", "message_subtype": "text"}),
+    ({"type": "revoke", "revoke": {"original_message_id": "wamid.T"}}, {"related_wamid": "wamid.T"}),
+    ({"type": "interactive", "interactive": {"type": "list_reply", "list_reply": {"id": "l", "title": "M碼"}}},
+     {"text": "M碼", "message_subtype": "list_reply"}),
+    ({"type": "button", "button": {"payload": "STOP", "text": "Parar promoções"}},
+     {"text": "Parar promoções"}),
+    ({"type": "system", "system": {"type": "user_changed_number", "body": "changed", "wa_id": "85251230000"}},
+     {"message_subtype": "user_changed_number"}),
+    ({"type": "hologram", "hologram": {"x": 1}}, {"message_type": "unsupported", "message_subtype": "hologram"}),
+    ({"type": "unknown", "errors": [{"code": 131051, "title": "Unsupported message type"}]},
+     {"message_type": "unsupported", "message_subtype": "unknown", "error_code": 131051}),
+    ({"type": "text", "text": {"body": "hola"}, "context": {"forwarded": True},
+      "referral": {"source_type": "ad", "source_id": "AD1"}},
+     {"forwarded": True, "text": "hola"}),
+])
+def test_every_message_type_keeps_its_details(item, expect):
+    raw = body([change("messages", [{"from": "85251234567", "id": "wamid.X", "timestamp": "1795136000", **item}])])
+    (msg,) = parse(raw).messages
+    assert {k: getattr(msg, k) for k in expect} == expect
+    assert msg.payload_json is not None
+    if "referral" in item:
+        assert json.loads(msg.referral_json)["source_id"] == "AD1"
+
+
+def test_unknown_type_keeps_the_whole_raw_message():
+    raw = body([change("messages", [{"from": "85251234567", "id": "wamid.X", "timestamp": "1795136000",
+                                     "type": "hologram", "hologram": {"x": 1}}])])
+    assert json.loads(parse(raw).messages[0].payload_json)["hologram"] == {"x": 1}
+
+
+def test_empty_change_is_counted_as_ignored():
+    parsed = parse(body([change("messages", [])]))
+    assert parsed.count == 0 and parsed.ignored == ()
+    parsed = parse(body([{"field": "messages", "value": {"messaging_product": "whatsapp"}}]))
+    assert [i.kind for i in parsed.ignored] == ["empty"]
 
 
 def test_caption_and_interactive_titles_are_the_text():
