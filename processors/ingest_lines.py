@@ -1,22 +1,26 @@
-"""``scrm ingest`` lines -> envelopes, exactly as the webhook receiver builds them. Pure.
+"""``scrm ingest`` lines and receiver requests -> envelopes. Pure.
 
-A line is ``{"source": "whatsapp"|"crm", "received_at": ISO-8601 or epoch ms, "headers": {...},
-"body": <webhook JSON object, or the raw body as a string>}``."""
+A line is ``{"source": "whatsapp"|"agent_inbox"|"hubspot"|"cdc", "received_at": ISO-8601 or
+epoch ms, "headers": {...}, "body": <webhook JSON, or the raw body as a string>}``. ``crm`` is
+accepted as an alias of ``hubspot``."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from processors.errors import InvalidEvent
 from processors.events import Envelope
 
-SOURCES = ("whatsapp", "crm")
+RAW_TOPIC = {"whatsapp": "raw.whatsapp", "agent_inbox": "raw.whatsapp", "hubspot": "raw.crm", "cdc": "raw.crm"}
+SOURCES = (*RAW_TOPIC, "crm")
+_ALIASES = {"crm": "hubspot"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 KEPT_HEADERS = ("content-type", "user-agent", "x-hub-signature-256", "x-hubspot-signature-v3",
-                "x-hubspot-request-timestamp", "x-request-id")
+                "x-hubspot-request-timestamp", "x-request-id", "x-signature-256")
 
 
 def envelope_from_line(line: str, *, now_ms: int) -> Envelope:
@@ -26,24 +30,31 @@ def envelope_from_line(line: str, *, now_ms: int) -> Envelope:
         raise InvalidEvent("bad_json", f"line is not JSON: {exc.msg} at column {exc.colno}") from exc
     if not isinstance(doc, dict):
         raise InvalidEvent("bad_line", f"line is a JSON {type(doc).__name__}, expected an object")
-    source = doc.get("source")
+    source = str(doc.get("source"))
     if source not in SOURCES:
-        raise InvalidEvent("bad_source", f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+        raise InvalidEvent("bad_source", f"source must be one of {', '.join(SOURCES)}, got {doc.get('source')!r}")
     if "body" not in doc:
         raise InvalidEvent("no_body", "line has no 'body'")
     body = _body_bytes(doc["body"])
     headers = doc.get("headers") or {}
     if not isinstance(headers, dict):
         raise InvalidEvent("bad_headers", "'headers' must be an object")
+    return envelope_of(_ALIASES.get(source, source), body, headers,
+                       received_at_ms=_received_at_ms(doc.get("received_at"), now_ms), signature_verified=False)
+
+
+def envelope_of(source: str, body: bytes, headers: Mapping[str, str], *, received_at_ms: int,
+                signature_verified: bool, request_id: str | None = None) -> Envelope:
+    """The raw-topic record of one request: the body byte for byte and a subset of headers."""
     digest = hashlib.sha256(body).hexdigest()
     return Envelope(
         source=source,
-        received_at_ms=_received_at_ms(doc.get("received_at"), now_ms),
+        received_at_ms=received_at_ms,
         headers={str(k).lower(): str(v) for k, v in headers.items() if str(k).lower() in KEPT_HEADERS},
         body=body,
         body_sha256=digest,
-        signature_verified=False,
-        request_id=f"ingest-{digest[:24]}",
+        signature_verified=signature_verified,
+        request_id=request_id or f"ingest-{digest[:24]}",
     )
 
 
@@ -79,7 +90,12 @@ def raw_key(env: Envelope) -> bytes:
         doc = json.loads(env.body)
     except (ValueError, UnicodeDecodeError):
         return env.body_sha256.encode()
-    key = _whatsapp_key(doc) if env.source == "whatsapp" else _crm_key(doc)
+    if env.source == "whatsapp":
+        key = _whatsapp_key(doc)
+    elif env.source == "agent_inbox":
+        key = _opt(doc.get("phone_number_id")) if isinstance(doc, dict) else None
+    else:
+        key = _crm_key(doc)
     return (key or env.body_sha256).encode()
 
 
@@ -99,3 +115,7 @@ def _crm_key(doc: Any) -> str | None:
         if first.get(field) not in (None, ""):
             return str(first[field])
     return None
+
+
+def _opt(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None

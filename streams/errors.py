@@ -13,3 +13,7 @@ class DecodeError(PipelineError):
 
 class RegistryError(PipelineError):
     """The schema registry refused or could not be reached."""
+
+
+class PublishError(PipelineError):
+    """Kafka did not acknowledge a record in time (the caller must not report success)."""

@@ -32,6 +32,15 @@ class Settings:
     table_store: str = "rocksdb://"
     default_region: str = "HK"
     log_level: str = "info"
+    receiver_host: str = "127.0.0.1"
+    receiver_port: int = 8080
+    receiver_max_body_bytes: int = 1_048_576
+    receiver_public_url: str | None = None  # the URL HubSpot calls (its v3 signature covers it)
+    receiver_produce_timeout_s: float = 5.0
+    whatsapp_app_secrets: str | None = field(default=None, repr=False)  # comma-separated (rotation)
+    whatsapp_verify_token: str | None = field(default=None, repr=False)
+    hubspot_client_secrets: str | None = field(default=None, repr=False)
+    integration_secrets: str | None = field(default=None, repr=False)  # CDC and agent-inbox posts
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -52,8 +61,15 @@ class Settings:
             raise ConfigError("SCRM_TOPIC_PREFIX must be non-empty without spaces (e.g. 'scrm.')")
         if not self.clickhouse_database.isidentifier():
             raise ConfigError("SCRM_CLICKHOUSE_DATABASE must be a plain identifier (e.g. 'scrm')")
+        if self.receiver_max_body_bytes < 1024:
+            raise ConfigError("SCRM_RECEIVER_MAX_BODY_BYTES must be at least 1024")
         if self.sink_batch_size < 1 or self.sink_batch_seconds <= 0:
             raise ConfigError("SCRM_SINK_BATCH_SIZE must be >= 1 and SCRM_SINK_BATCH_SECONDS > 0")
+
+    @staticmethod
+    def secrets(value: str | None) -> tuple[str, ...]:
+        """A comma-separated secret setting as a tuple (several accepted during a rotation)."""
+        return tuple(s.strip() for s in (value or "").split(",") if s.strip())
 
     @property
     def kafka_url(self) -> str:

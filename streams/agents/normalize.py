@@ -1,7 +1,7 @@
-"""raw WhatsApp envelopes -> MessageEvents on ``messages``, StatusEvents on ``statuses``,
-PreferenceEvents on ``preferences`` (all keyed by contact key) and BusinessEvents on
-``business.events`` (keyed by WABA id), each deduplicated on its natural id: Meta retries a
-webhook for up to 7 days, and ops re-ingest or replay raw topics.
+"""raw WhatsApp envelopes (Cloud API webhooks and agent-inbox replies) -> MessageEvents on
+``messages``, StatusEvents on ``statuses``, PreferenceEvents on ``preferences`` (all keyed by
+contact key) and BusinessEvents on ``business.events`` (keyed by WABA id), each deduplicated on
+its natural id: Meta retries a webhook for up to 7 days, and ops re-ingest or replay raw topics.
 
 Natural ids: ``wamid`` for messages, ``wamid|status`` for receipts, the preference's contact,
 value and time, and the business event's body hash + position.
@@ -19,9 +19,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from processors.envelopes import parse_whatsapp_envelope
 from processors.errors import InvalidEvent
 from processors.events import ParsedWebhook
-from processors.whatsapp import parse_webhook
 from streams.app import app, stats, topics
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
@@ -56,8 +56,7 @@ async def normalize(stream):  # type: ignore[no-untyped-def]
         stats.add(STAGE, "in")
         try:
             env = envelope_from_avro(raw.decode(event.message.value))
-            parsed = parse_webhook(env.body, received_at_ms=env.received_at_ms,
-                                   envelope_sha256=env.body_sha256)
+            parsed = parse_whatsapp_envelope(env)
         except (DecodeError, InvalidEvent) as exc:
             await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
             stats.add(STAGE, "dead_lettered")

@@ -12,14 +12,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from processors.errors import InvalidEvent
-from processors.ingest_lines import envelope_from_line, raw_key
+from processors.ingest_lines import RAW_TOPIC, envelope_from_line, raw_key
 from streams.app import app, settings, topics
 from streams.commands.errors import fail
 from streams.dlq import dead_letter as make_dead_letter
 from streams.faust_cli import argument, option
 from streams.mapping import envelope_to_avro
-
-RAW_TOPIC = {"whatsapp": "raw.whatsapp", "crm": "raw.crm"}
 
 
 @app.command(
@@ -30,7 +28,7 @@ RAW_TOPIC = {"whatsapp": "raw.whatsapp", "crm": "raw.crm"}
 async def ingest(self: Any, file: str, dead_letter: bool) -> None:
     """Produce webhook requests from a JSON-lines FILE (or - for stdin) to the raw topics.
 
-    Each line: {"source": "whatsapp"|"crm", "received_at": "2026-11-20T10:00:00Z",
+    Each line: {"source": "whatsapp"|"agent_inbox"|"hubspot"|"cdc", "received_at": "2026-11-20T10:00:00Z",
     "headers": {...}, "body": <webhook JSON>}. Good lines are produced and acknowledged by
     Kafka; malformed lines are reported with their line number (and dead-lettered), and the
     command then exits 1.

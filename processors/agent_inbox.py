@@ -1,0 +1,70 @@
+"""Replies typed by human agents in an inbox/CRM, posted to the receiver by that integration
+(DESIGN §3), -> outbound MessageEvents with ``sender_kind=agent`` (or ``bot``). Pure.
+
+Body: one object or a list of them::
+
+    {"message_id": "wamid.… or the inbox's id", "phone_number_id": "1098…", "wa_id": "8525…"
+     (or "user_id": "US.…"), "agent_id": "agent-7", "text": "…", "timestamp": 1795136000
+     (epoch seconds, or ISO-8601), "sender_kind": "agent" | "bot" (default agent),
+     "message_type": "text" (default)}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from processors.contact_key import contact_key
+from processors.errors import InvalidEvent
+from processors.events import Direction, MessageEvent, ParsedWebhook, SenderKind
+from processors.phones import wa_id_to_e164
+from processors.timestamps import epoch_seconds_to_ms
+from processors.values import opt_str
+
+_KINDS = {"agent": SenderKind.AGENT, "bot": SenderKind.BOT}
+
+
+def parse_agent_replies(body: bytes, *, received_at_ms: int, envelope_sha256: str) -> ParsedWebhook:
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidEvent("bad_json", f"body is not valid JSON ({type(exc).__name__})") from exc
+    items = doc if isinstance(doc, list) else [doc]
+    if not items or not all(isinstance(i, dict) for i in items):
+        raise InvalidEvent("bad_shape", "an agent-inbox body is an object or a list of objects")
+    return ParsedWebhook(messages=tuple(_reply(i, received_at_ms, envelope_sha256) for i in items))
+
+
+def _reply(item: Mapping[str, Any], received_at_ms: int, envelope_sha256: str) -> MessageEvent:
+    message_id = opt_str(item.get("message_id"))
+    if not message_id:
+        raise InvalidEvent("no_message_id", "an agent reply has no message_id")
+    kind = str(item.get("sender_kind") or "agent")
+    if kind not in _KINDS:
+        raise InvalidEvent("bad_sender_kind", f"sender_kind must be agent or bot, got {kind[:20]!r}")
+    pnid = opt_str(item.get("phone_number_id")) or ""
+    wa_id, user_id = opt_str(item.get("wa_id")), opt_str(item.get("user_id"))
+    return MessageEvent(
+        wamid=message_id, direction=Direction.OUTBOUND, sender_kind=_KINDS[kind],
+        agent_id=opt_str(item.get("agent_id")), phone_number_id=pnid,
+        contact_key=contact_key(pnid, wa_id, user_id),
+        message_type=opt_str(item.get("message_type")) or "text",
+        timestamp_ms=_timestamp_ms(item.get("timestamp")), received_at_ms=received_at_ms,
+        envelope_sha256=envelope_sha256, wa_id=wa_id, user_id=user_id, phone_e164=wa_id_to_e164(wa_id),
+        text=opt_str(item.get("text")), context_wamid=opt_str(item.get("context_message_id")),
+    )
+
+
+def _timestamp_ms(value: Any) -> int:
+    if isinstance(value, str) and not value.strip().replace(".", "").isdigit():
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InvalidEvent("bad_timestamp", f"timestamp {value[:32]!r} is neither epoch seconds nor ISO-8601") \
+                from exc
+        if parsed.tzinfo is None:
+            raise InvalidEvent("bad_timestamp", "an ISO-8601 timestamp needs a timezone (…Z or +08:00)")
+        return round(parsed.timestamp() * 1000)
+    return epoch_seconds_to_ms(value)
