@@ -11,7 +11,6 @@ Body: one object or a list of them::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -22,15 +21,13 @@ from processors.events import Direction, MessageEvent, ParsedWebhook, SenderKind
 from processors.phones import wa_id_to_e164
 from processors.timestamps import epoch_seconds_to_ms
 from processors.values import opt_str
+from processors.whatsapp import load_json_any
 
 _KINDS = {"agent": SenderKind.AGENT, "bot": SenderKind.BOT}
 
 
 def parse_agent_replies(body: bytes, *, received_at_ms: int, envelope_sha256: str) -> ParsedWebhook:
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidEvent("bad_json", f"body is not valid JSON ({type(exc).__name__})") from exc
+    doc = load_json_any(body)
     items = doc if isinstance(doc, list) else [doc]
     if not items or not all(isinstance(i, dict) for i in items):
         raise InvalidEvent("bad_shape", "an agent-inbox body is an object or a list of objects")

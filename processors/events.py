@@ -155,3 +155,30 @@ class ParsedWebhook:
     @property
     def count(self) -> int:
         return len(self.messages) + len(self.statuses) + len(self.preferences) + len(self.business)
+
+
+@dataclass(frozen=True, slots=True)
+class CrmChange:
+    change_id: str  # natural id: "hubspot:<eventId>", "<source>:<event_id>"
+    system: str
+    object_type: str  # contact | deal | order | company | ...
+    object_id: str
+    change: str  # created | updated | deleted | merged | restored | associated | stage_changed | order_placed
+    key: str  # "<system>:<contact id>": a contact's changes, deals and orders stay in order
+    occurred_at_ms: int
+    received_at_ms: int
+    envelope_sha256: str
+    properties_json: str | None = None
+    phone_raw: str | None = None
+    phone_e164: str | None = None
+    phone_keys: tuple[str, ...] = ()
+    phone_error: str | None = None
+    email: str | None = None
+    name: str | None = None
+    merged_ids: tuple[str, ...] = ()
+    deal_stage: str | None = None
+    contact_id: str | None = None
+    order_id: str | None = None
+    skus: tuple[str, ...] = ()
+    amount: float | None = None
+    currency: str | None = None

@@ -24,11 +24,15 @@ WABA_OBJECT = "whatsapp_business_account"
 _ITEM_LISTS = ("messages", "message_echoes", "statuses", "user_preferences", "errors")
 
 
-def load_json_object(body: bytes) -> dict[str, Any]:
+def load_json_any(body: bytes) -> Any:
     try:
-        doc = json.loads(body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidEvent("bad_json", f"body is not valid JSON ({type(exc).__name__})") from exc
+
+
+def load_json_object(body: bytes) -> dict[str, Any]:
+    doc = load_json_any(body)
     if not isinstance(doc, dict):
         raise InvalidEvent("bad_json", f"body is a JSON {type(doc).__name__}, not an object")
     return doc

@@ -11,7 +11,7 @@ from sinks.clickhouse.rows import epoch_ms
 
 T = TypeVar("T")
 _ENUMS: dict[str, type[Enum]] = {"direction": Direction, "sender_kind": SenderKind, "status": StatusKind}
-_TIMES = ("timestamp_ms", "received_at_ms", "conversation_expires_ms")
+_TIMES = ("timestamp_ms", "received_at_ms", "conversation_expires_ms", "occurred_at_ms")
 
 
 def to_avro(event: Any) -> dict[str, Any]:
@@ -20,6 +20,8 @@ def to_avro(event: Any) -> dict[str, Any]:
     for key, value in rec.items():
         if isinstance(value, Enum):
             rec[key] = value.value
+        elif isinstance(value, tuple):
+            rec[key] = list(value)
     return rec
 
 
@@ -30,6 +32,9 @@ def from_avro(cls: type[T], rec: dict[str, Any]) -> T:
     for key, enum in _ENUMS.items():
         if key in values:
             values[key] = enum(values[key])
+    for key, value in values.items():
+        if isinstance(value, list):
+            values[key] = tuple(value)
     for key in _TIMES:
         if values.get(key) is not None:
             values[key] = epoch_ms(values[key])

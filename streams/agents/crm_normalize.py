@@ -1,0 +1,50 @@
+"""raw CRM envelopes (HubSpot webhooks, generic CDC) -> CrmChanges on ``crm.changes``, keyed by
+the CRM contact, deduplicated on the change id (HubSpot retries; ops replay). A phone that cannot
+be normalized travels with ``phone_error`` and its envelope is also dead-lettered (reason
+``bad_phone``) so the value is visible and can be fixed at the source."""
+
+from __future__ import annotations
+
+import time
+
+from processors.crm import parse_crm
+from processors.errors import InvalidEvent
+from processors.phones import InvalidPhone
+from streams.app import app, settings, stats, topics
+from streams.dlq import DeadLetters
+from streams.errors import DecodeError
+from streams.mapping import envelope_from_avro, to_avro
+
+STAGE = "crm_normalize"
+raw = topics["raw.crm"]
+changes = topics["crm.changes"]
+dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
+seen_changes = app.Table("seen-crm-changes", partitions=raw.spec.partitions, key_type=bytes, value_type=bytes,
+                         help="CRM change id -> event time (ms) of the first copy forwarded")
+
+
+@app.agent(raw.topic, name="scrm.crm_normalize")
+async def crm_normalize(stream):  # type: ignore[no-untyped-def]
+    async for event in stream.events():
+        stats.add(STAGE, "in")
+        try:
+            env = envelope_from_avro(raw.decode(event.message.value))
+            parsed = parse_crm(env.source, env.body, received_at_ms=env.received_at_ms,
+                               envelope_sha256=env.body_sha256, default_region=settings.default_region)
+        except (DecodeError, InvalidEvent) as exc:
+            await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
+            stats.add(STAGE, "dead_lettered")
+            continue
+        for change in parsed:
+            natural_id = change.change_id.encode()
+            if seen_changes.get(natural_id) is not None:
+                stats.add(STAGE, "changes_deduplicated")
+                continue
+            await changes.send(change.key, to_avro(change))
+            seen_changes[natural_id] = str(change.occurred_at_ms).encode()
+            stats.add(STAGE, "changes_out")
+            if change.phone_error:
+                await dead_letters.send_event(event, stage=STAGE, now_ms=int(time.time() * 1000),
+                                              exc=InvalidPhone(f"{change.change_id}: {change.phone_error}"))
+                stats.add(STAGE, "bad_phones")
+        stats.add(STAGE, "processed")
