@@ -1,0 +1,45 @@
+"""A throwaway local Kafka broker for a benchmark (free ports, fresh directory), through the same
+``deploy/local/kafka.py`` users run. ``SCRM_BENCH_KAFKA_BOOTSTRAP`` uses an existing broker."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _kafka_module():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("scrm_local_kafka", ROOT / "deploy/local/kafka.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextmanager
+def local_broker() -> Iterator[str]:
+    external = os.environ.get("SCRM_BENCH_KAFKA_BOOTSTRAP")
+    if external:
+        yield external
+        return
+    kafka = _kafka_module()
+    with tempfile.TemporaryDirectory(prefix="scrm-bench-kafka-") as tmp:
+        state = kafka.start(kafka.BrokerConfig(Path(tmp), free_port(), free_port(), heap="1g"))
+        try:
+            yield state["bootstrap"]
+        finally:
+            kafka.stop(Path(tmp))
