@@ -33,7 +33,10 @@ class Pipeline:
         proc = subprocess.run([SCRM, *args], env=self.env, cwd=self.workdir, capture_output=True, text=True,
                               timeout=timeout)
         if check and proc.returncode != 0:
-            raise AssertionError(f"scrm {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+            log = self.workdir / "worker.log"
+            tail = log.read_text(errors="replace")[-4000:] if log.exists() else "(no worker log)"
+            raise AssertionError(f"scrm {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}\n"
+                                 f"--- worker log tail ---\n{tail}")
         return proc
 
     def sql(self, query: str) -> list[dict]:
