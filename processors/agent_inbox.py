@@ -12,14 +12,13 @@ Body: one object or a list of them::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from processors.contact_key import contact_key
 from processors.errors import InvalidEvent
 from processors.events import Direction, MessageEvent, ParsedWebhook, SenderKind
 from processors.phones import wa_id_to_e164
-from processors.timestamps import epoch_seconds_to_ms
+from processors.timestamps import epoch_seconds_to_ms, iso8601_to_ms
 from processors.values import opt_str
 from processors.whatsapp import load_json_any
 
@@ -55,13 +54,11 @@ def _reply(item: Mapping[str, Any], received_at_ms: int, envelope_sha256: str) -
 
 
 def _timestamp_ms(value: Any) -> int:
+    """Epoch seconds (number or digits) or ISO-8601 with a timezone."""
     if isinstance(value, str) and not value.strip().replace(".", "").isdigit():
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return iso8601_to_ms(value)
         except ValueError as exc:
-            raise InvalidEvent("bad_timestamp", f"timestamp {value[:32]!r} is neither epoch seconds nor ISO-8601") \
-                from exc
-        if parsed.tzinfo is None:
-            raise InvalidEvent("bad_timestamp", "an ISO-8601 timestamp needs a timezone (…Z or +08:00)")
-        return round(parsed.timestamp() * 1000)
+            raise InvalidEvent("bad_timestamp", f"timestamp {value[:32]!r} {exc} (epoch seconds or ISO-8601 "
+                                                "with …Z or +08:00)") from exc
     return epoch_seconds_to_ms(value)

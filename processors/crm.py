@@ -19,12 +19,12 @@ A phone that cannot be normalized does not stop the change: it travels with ``ph
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from processors.errors import InvalidEvent
 from processors.events import CrmChange
 from processors.phones import InvalidPhone, normalize_phone
+from processors.timestamps import iso8601_to_ms
 from processors.values import dumps, obj, opt_str
 from processors.whatsapp import load_json_any
 
@@ -119,21 +119,18 @@ def _change(change_id: str, system: str, object_type: str, object_id: str, chang
 
 
 def _epoch_ms(value: Any, default: int) -> int:
+    """Epoch milliseconds (number or digits) or ISO-8601 with a timezone; absent -> default."""
     if value in (None, ""):
         return default
     if isinstance(value, int | float) and not isinstance(value, bool):
         return int(value)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return round(parsed.timestamp() * 1000)
-    raise InvalidEvent("bad_timestamp", f"occurred time {str(value)[:32]!r} is neither epoch ms nor ISO-8601 "
-                                        "with a timezone")
+            return int(value) if value.isdigit() else iso8601_to_ms(value)
+        except ValueError as exc:
+            raise InvalidEvent("bad_timestamp", f"occurred time {value[:32]!r} is neither epoch ms nor ISO-8601 "
+                                                "with a timezone") from exc
+    raise InvalidEvent("bad_timestamp", f"occurred time has type {type(value).__name__}")
 
 
 def _float(value: Any) -> float | None:

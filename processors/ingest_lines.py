@@ -9,16 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from processors.errors import InvalidEvent
 from processors.events import Envelope
+from processors.timestamps import iso8601_to_ms
 
 RAW_TOPIC = {"whatsapp": "raw.whatsapp", "agent_inbox": "raw.whatsapp", "hubspot": "raw.crm", "cdc": "raw.crm"}
 SOURCES = (*RAW_TOPIC, "crm")
 _ALIASES = {"crm": "hubspot"}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 KEPT_HEADERS = ("content-type", "user-agent", "x-hub-signature-256", "x-hubspot-signature-v3",
                 "x-hubspot-request-timestamp", "x-request-id", "x-signature-256")
 
@@ -73,12 +72,10 @@ def _received_at_ms(value: Any, now_ms: int) -> int:
         return int(value)
     if isinstance(value, str):
         try:
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return iso8601_to_ms(value)
         except ValueError as exc:
-            raise InvalidEvent("bad_received_at", f"received_at {value[:40]!r} is not ISO-8601") from exc
-        if dt.tzinfo is None:
-            raise InvalidEvent("bad_received_at", "received_at needs a timezone (e.g. 2026-11-20T10:00:00Z)")
-        return (dt - _EPOCH) // timedelta(milliseconds=1)
+            detail = "needs a timezone (e.g. 2026-11-20T10:00:00Z)" if "timezone" in str(exc) else "is not ISO-8601"
+            raise InvalidEvent("bad_received_at", f"received_at {value[:40]!r} {detail}") from exc
     raise InvalidEvent("bad_received_at", "received_at must be ISO-8601 text or epoch milliseconds")
 
 
