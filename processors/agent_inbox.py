@@ -19,8 +19,7 @@ from processors.errors import InvalidEvent
 from processors.events import Direction, MessageEvent, ParsedWebhook, SenderKind
 from processors.phones import wa_id_to_e164
 from processors.timestamps import epoch_seconds_to_ms, iso8601_to_ms
-from processors.values import opt_str
-from processors.whatsapp import load_json_any
+from processors.values import load_json_any, opt_str
 
 _KINDS = {"agent": SenderKind.AGENT, "bot": SenderKind.BOT}
 

@@ -25,8 +25,7 @@ from processors.errors import InvalidEvent
 from processors.events import CrmChange
 from processors.phones import InvalidPhone, normalize_phone
 from processors.timestamps import iso8601_to_ms
-from processors.values import dumps, obj, opt_str
-from processors.whatsapp import load_json_any
+from processors.values import dumps, load_json_any, obj, opt_str
 
 PHONE_PROPERTIES = ("phone", "mobilephone", "hs_whatsapp_phone_number", "whatsapp_phone")
 NAME_PROPERTIES = ("firstname", "lastname", "name")

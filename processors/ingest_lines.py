@@ -87,13 +87,16 @@ def raw_key(env: Envelope) -> bytes:
         doc = json.loads(env.body)
     except (ValueError, UnicodeDecodeError):
         return env.body_sha256.encode()
-    if env.source == "whatsapp":
-        key = _whatsapp_key(doc)
-    elif env.source == "agent_inbox":
-        key = _opt(doc.get("phone_number_id")) if isinstance(doc, dict) else None
-    else:
-        key = _crm_key(doc)
-    return (key or env.body_sha256).encode()
+    return (key_of(env.source, doc) or env.body_sha256).encode()
+
+
+def key_of(source: str, doc: Any) -> str | None:
+    """The partition key named by an already parsed body (None when it names none)."""
+    if source == "whatsapp":
+        return _whatsapp_key(doc)
+    if source == "agent_inbox":
+        return _opt(doc.get("phone_number_id")) if isinstance(doc, dict) else None
+    return _crm_key(doc)
 
 
 def _whatsapp_key(doc: Any) -> str | None:

@@ -6,6 +6,16 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from processors.errors import InvalidEvent
+
+
+def load_json_any(body: bytes) -> Any:
+    """Any JSON document; ``InvalidEvent("bad_json")`` when the bytes are not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidEvent("bad_json", f"body is not valid JSON ({type(exc).__name__})") from exc
+
 
 def opt_str(value: Any) -> str | None:
     """A non-empty string, a number as text, else None."""

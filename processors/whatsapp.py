@@ -9,26 +9,18 @@ payload. Nothing is dropped: an unknown field is a BusinessEvent, an unknown mes
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from processors.errors import InvalidEvent
 from processors.events import BusinessEvent, IgnoredChange, ParsedWebhook
 from processors.timestamps import epoch_seconds_to_ms
-from processors.values import dumps, first_error, obj, opt_str
+from processors.values import dumps, first_error, load_json_any, obj, opt_str
 from processors.wa_context import ChangeContext
 from processors.wa_messages import message_event
 from processors.wa_statuses import preference_event, status_event
 
 WABA_OBJECT = "whatsapp_business_account"
 _ITEM_LISTS = ("messages", "message_echoes", "statuses", "user_preferences", "errors")
-
-
-def load_json_any(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidEvent("bad_json", f"body is not valid JSON ({type(exc).__name__})") from exc
 
 
 def load_json_object(body: bytes) -> dict[str, Any]:

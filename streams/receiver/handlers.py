@@ -25,7 +25,7 @@ from aiohttp import web
 from prometheus_client import generate_latest
 
 from processors.errors import InvalidEvent
-from processors.ingest_lines import RAW_TOPIC, envelope_of, raw_key
+from processors.ingest_lines import RAW_TOPIC, envelope_of, key_of
 from processors.signatures import verify_hubspot_v3, verify_sha256
 from streams.dlq import dead_letter
 from streams.errors import PublishError
@@ -124,7 +124,7 @@ async def _receive(request: web.Request, source: str, verify: Verifier, publishe
         return web.json_response({"error": f"unauthorized: {reason}"}, status=401)
     now_ms = int(clock() * 1000)
     try:
-        json.loads(body)
+        doc = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         record = dead_letter(key=None, value=body, topic=f"http:{request.path}", partition=-1, offset=-1,
                              stage="receiver", now_ms=now_ms,
@@ -132,8 +132,8 @@ async def _receive(request: web.Request, source: str, verify: Verifier, publishe
         return await _publish(publisher, metrics, source, "dlq", None, record, "dead_lettered")
     env = envelope_of(source, body, request.headers, received_at_ms=now_ms, signature_verified=True,
                       request_id=request.headers.get("X-Request-Id") or uuid.uuid4().hex)
-    return await _publish(publisher, metrics, source, RAW_TOPIC[source], raw_key(env), envelope_to_avro(env),
-                          "accepted")
+    key = (key_of(source, doc) or env.body_sha256).encode()  # the body is parsed once
+    return await _publish(publisher, metrics, source, RAW_TOPIC[source], key, envelope_to_avro(env), "accepted")
 
 
 async def _publish(publisher: Publisher, metrics: ReceiverMetrics, source: str, suffix: str, key: bytes | None,
