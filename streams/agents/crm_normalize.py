@@ -11,6 +11,7 @@ from processors.crm import parse_crm
 from processors.errors import InvalidEvent
 from processors.phones import InvalidPhone
 from streams.app import app, settings, stats, topics
+from streams.dedup import forward_once
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
 from streams.mapping import envelope_from_avro, to_avro
@@ -36,14 +37,9 @@ async def crm_normalize(stream):  # type: ignore[no-untyped-def]
             stats.add(STAGE, "dead_lettered")
             continue
         for change in parsed:
-            natural_id = change.change_id.encode()
-            if seen_changes.get(natural_id) is not None:
-                stats.add(STAGE, "changes_deduplicated")
-                continue
-            await changes.send(change.key, to_avro(change))
-            seen_changes[natural_id] = str(change.occurred_at_ms).encode()
-            stats.add(STAGE, "changes_out")
-            if change.phone_error:
+            sent = await forward_once(seen_changes, change.change_id.encode(), change.occurred_at_ms, changes,
+                                      change.key, to_avro(change), stats=stats, stage=STAGE, counter="changes")
+            if sent and change.phone_error:
                 await dead_letters.send_event(event, stage=STAGE, now_ms=int(time.time() * 1000),
                                               exc=InvalidPhone(f"{change.change_id}: {change.phone_error}"))
                 stats.add(STAGE, "bad_phones")

@@ -1,16 +1,12 @@
 """raw WhatsApp envelopes (Cloud API webhooks and agent-inbox replies) -> MessageEvents on
 ``messages``, StatusEvents on ``statuses``, PreferenceEvents on ``preferences`` (all keyed by
 contact key) and BusinessEvents on ``business.events`` (keyed by WABA id), each deduplicated on
-its natural id: Meta retries a webhook for up to 7 days, and ops re-ingest or replay raw topics.
+its natural id (``streams.dedup``): Meta retries a webhook for up to 7 days, and ops re-ingest or
+replay raw topics.
 
 Natural ids: ``wamid`` for messages, ``wamid|status`` for receipts, the preference's contact,
-value and time, and the business event's body hash + position.
-
-The dedup table lives in this per-event agent because Faust writes a table key's changelog to the
-partition of the event being processed: the raw topic is keyed by phone_number_id, so every copy
-of a webhook arrives on the same partition and its dedup state is recovered with it. An id is
-marked seen only after its event was handed to the producer (Faust flushes the producer before it
-commits offsets), so a crash in between re-emits rather than loses it; sinks are idempotent."""
+value and time, and the business event's body hash + position. The raw topic is keyed by
+phone_number_id, so every copy of a webhook arrives on the same partition as its dedup state."""
 
 from __future__ import annotations
 
@@ -23,6 +19,7 @@ from processors.envelopes import parse_whatsapp_envelope
 from processors.errors import InvalidEvent
 from processors.events import ParsedWebhook
 from streams.app import app, stats, topics
+from streams.dedup import forward_once
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
 from streams.mapping import envelope_from_avro, to_avro
@@ -62,11 +59,7 @@ async def normalize(stream):  # type: ignore[no-untyped-def]
             stats.add(STAGE, "dead_lettered")
             continue
         for topic, key, natural_id, event_time, item in outputs(parsed):
-            if seen_wamids.get(natural_id) is not None:
-                stats.add(STAGE, f"{topic}_deduplicated")
-                continue
-            await topics[topic].send(key, to_avro(item))
-            seen_wamids[natural_id] = str(event_time).encode()
-            stats.add(STAGE, f"{topic}_out")
+            await forward_once(seen_wamids, natural_id, event_time, topics[topic], key, to_avro(item),
+                               stats=stats, stage=STAGE, counter=topic)
         stats.add(STAGE, "changes_ignored", len(parsed.ignored))
         stats.add(STAGE, "processed")
