@@ -14,7 +14,7 @@ from processors.whatsapp import parse_webhook
 from sinks.clickhouse.rows import SourcePosition, message_row
 from streams.catalog import load_catalog
 from streams.codec import SingleObjectFraming
-from streams.mapping import message_from_avro, message_to_avro
+from streams.mapping import message_from_avro, to_avro
 
 SAMPLE = Path(__file__).resolve().parent.parent / "streams" / "samples" / "sample.jsonl"
 
@@ -39,7 +39,7 @@ def run(iterations: int = 20_000) -> dict[str, float]:
         t0 = time.perf_counter()
         parsed = parse_webhook(body, received_at_ms=1_795_136_000_000, envelope_sha256="x")
         t1 = time.perf_counter()
-        encoded = [framing.encode("MessageEvent", "s", message_to_avro(m)) for m in parsed.messages]
+        encoded = [framing.encode("MessageEvent", "s", to_avro(m)) for m in parsed.messages]
         t2 = time.perf_counter()
         for data in encoded:
             message_row(message_from_avro(framing.decode("MessageEvent", "s", data)), src)

@@ -17,7 +17,7 @@ from streams.app import app, settings, topics
 from streams.commands.errors import fail
 from streams.dlq import dead_letter as make_dead_letter
 from streams.faust_cli import argument, option
-from streams.mapping import envelope_to_avro
+from streams.mapping import to_avro
 
 
 @app.command(
@@ -53,7 +53,7 @@ async def ingest(self: Any, file: str, dead_letter: bool) -> None:
         futures = []
         for _, env in good:
             bound = topics[RAW_TOPIC[env.source]]
-            futures.append(await producer.send(bound.name, bound.encode(envelope_to_avro(env)), key=raw_key(env)))
+            futures.append(await producer.send(bound.name, bound.encode(to_avro(env)), key=raw_key(env)))
             per_topic[bound.name] += 1
         if dead_letter:
             dlq = topics["dlq"]

@@ -29,7 +29,7 @@ from processors.ingest_lines import RAW_TOPIC, envelope_of, key_of
 from processors.signatures import verify_hubspot_v3, verify_sha256
 from streams.dlq import dead_letter
 from streams.errors import PublishError
-from streams.mapping import envelope_to_avro
+from streams.mapping import to_avro
 from streams.receiver.metrics import ReceiverMetrics
 from streams.receiver.publisher import Publisher
 from streams.settings import Settings
@@ -133,7 +133,7 @@ async def _receive(request: web.Request, source: str, verify: Verifier, publishe
     env = envelope_of(source, body, request.headers, received_at_ms=now_ms, signature_verified=True,
                       request_id=request.headers.get("X-Request-Id") or uuid.uuid4().hex)
     key = (key_of(source, doc) or env.body_sha256).encode()  # the body is parsed once
-    return await _publish(publisher, metrics, source, RAW_TOPIC[source], key, envelope_to_avro(env), "accepted")
+    return await _publish(publisher, metrics, source, RAW_TOPIC[source], key, to_avro(env), "accepted")
 
 
 async def _publish(publisher: Publisher, metrics: ReceiverMetrics, source: str, suffix: str, key: bytes | None,
