@@ -1,5 +1,6 @@
-"""A throwaway local Kafka broker for a benchmark (free ports, fresh directory), through the same
-``deploy/local/kafka.py`` users run. ``SCRM_BENCH_KAFKA_BOOTSTRAP`` uses an existing broker."""
+"""A throwaway local Kafka broker (free ports, fresh directory), through the same
+``deploy/local/kafka.py`` users run; shared by the benchmarks and the test fixtures.
+``SCRM_BENCH_KAFKA_BOOTSTRAP`` makes a benchmark use an existing broker."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _kafka_module():  # type: ignore[no-untyped-def]
+def load_kafka_module():  # type: ignore[no-untyped-def]
+    """``deploy/local/kafka.py`` as a module (deploy/ is not a package: load the script users run)."""
     spec = importlib.util.spec_from_file_location("scrm_local_kafka", ROOT / "deploy/local/kafka.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -36,7 +38,7 @@ def local_broker() -> Iterator[str]:
     if external:
         yield external
         return
-    kafka = _kafka_module()
+    kafka = load_kafka_module()
     with tempfile.TemporaryDirectory(prefix="scrm-bench-kafka-") as tmp:
         state = kafka.start(kafka.BrokerConfig(Path(tmp), free_port(), free_port(), heap="1g"))
         try:

@@ -4,18 +4,18 @@ tests isolate themselves with their own database)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import socket
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.broker import free_port, load_kafka_module
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+__all__ = ["free_port"]
 TIERS = {"unit": "unit", "integration": None, "e2e": "e2e", "conformance": "conformance"}
 
 
@@ -27,24 +27,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(marker)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _kafka_module():  # deploy/ is not a package: load the script users run
-    spec = importlib.util.spec_from_file_location("scrm_local_kafka", ROOT / "deploy/local/kafka.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def kafka_module():
-    return _kafka_module()
+    return load_kafka_module()
 
 
 @pytest.fixture(scope="session")
