@@ -19,7 +19,7 @@ RAW_TOPIC = {"whatsapp": "raw.whatsapp", "agent_inbox": "raw.whatsapp", "hubspot
 SOURCES = (*RAW_TOPIC, "crm")
 _ALIASES = {"crm": "hubspot"}
 KEPT_HEADERS = ("content-type", "user-agent", "x-hub-signature-256", "x-hubspot-signature-v3",
-                "x-hubspot-request-timestamp", "x-request-id", "x-signature-256")
+                "x-hubspot-request-timestamp", "x-request-id")
 
 
 def envelope_from_line(line: str, *, now_ms: int) -> Envelope:
