@@ -8,6 +8,7 @@ depends on the set of statuses, not on their arrival order (replays give the sam
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 
 from processors.events import StatusEvent, StatusKind
@@ -32,6 +33,11 @@ class ReceiptState:
     error_code: int | None = None
     error_title: str | None = None
     regressions_prevented: int = 0
+    version: int = 0  # changes applied: orders this message's state rows
+
+    @property
+    def rank(self) -> int:
+        return 5 if self.state is StatusKind.FAILED else RANK.get(self.state, 0)
 
     @property
     def delivered(self) -> bool:
@@ -47,6 +53,13 @@ class Applied:
 
 
 def apply_status(current: ReceiptState | None, ev: StatusEvent) -> Applied:
+    applied = _apply(current, ev)
+    if applied.changed:
+        return Applied(replace(applied.state, version=applied.state.version + 1), True, applied.regression)
+    return applied
+
+
+def _apply(current: ReceiptState | None, ev: StatusEvent) -> Applied:
     if current is None:
         current = ReceiptState(wamid=ev.wamid, contact_key=ev.contact_key, state=StatusKind.UNKNOWN,
                                updated_ms=ev.timestamp_ms)
@@ -81,5 +94,20 @@ def _keep_time(state: ReceiptState, ev: StatusEvent) -> ReceiptState:
 
 
 def _result(current: ReceiptState, times: ReceiptState, regression: bool) -> Applied:
+    # counted once per status: the same status again (a redelivery) brings no new time
+    regression = regression and times != current
     new = replace(times, regressions_prevented=times.regressions_prevented + regression)
     return Applied(new, times != current or regression, regression)
+
+
+def dumps(state: ReceiptState) -> bytes:
+    """Compact JSON for the receipt-state table."""
+    raw = {name: getattr(state, name) for name in ReceiptState.__dataclass_fields__}
+    raw["state"] = state.state.value
+    return json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def loads(data: bytes) -> ReceiptState:
+    raw = json.loads(data)
+    known = {k: v for k, v in raw.items() if k in ReceiptState.__dataclass_fields__}
+    return ReceiptState(**{**known, "state": StatusKind(known["state"])})

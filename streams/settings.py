@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from streams.errors import ConfigError
 
@@ -41,6 +42,15 @@ class Settings:
     whatsapp_verify_token: str | None = field(default=None, repr=False)
     hubspot_client_secrets: str | None = field(default=None, repr=False)
     integration_secrets: str | None = field(default=None, repr=False)  # CDC and agent-inbox posts
+    rules_file: str | None = None  # tagging rule pack (YAML); the packaged default pack when unset
+    default_timezone: str = "UTC"  # for contacts whose phone number gives no time zone
+    conversation_idle_hours: float = 24.0  # silence that ends a conversation
+    conversation_reopen_days: float = 7.0  # a conversation this soon after a resolved one reopens it
+    near_duplicate_seconds: float = 10.0  # same text, same sender, this close: flagged near_duplicate
+    dedup_retention_days: float = 8.0  # seen ids kept (Meta retries webhooks for up to 7 days)
+    receipt_retention_days: float = 35.0  # receipt state kept per message
+    rocksdb_block_cache_mb: int = 32  # per table partition (a table has one RocksDB per partition)
+    rocksdb_write_buffer_mb: int = 16  # per memtable; two memtables per table partition
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +73,17 @@ class Settings:
             raise ConfigError("SCRM_CLICKHOUSE_DATABASE must be a plain identifier (e.g. 'scrm')")
         if self.receiver_max_body_bytes < 1024:
             raise ConfigError("SCRM_RECEIVER_MAX_BODY_BYTES must be at least 1024")
+        if min(self.conversation_idle_hours, self.dedup_retention_days, self.receipt_retention_days) <= 0:
+            raise ConfigError("SCRM_CONVERSATION_IDLE_HOURS and the *_RETENTION_DAYS settings must be > 0")
+        if self.dedup_retention_days < 7:
+            raise ConfigError("SCRM_DEDUP_RETENTION_DAYS must be at least 7: Meta retries a webhook for up to 7 days")
+        try:
+            ZoneInfo(self.default_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"SCRM_DEFAULT_TIMEZONE={self.default_timezone!r} is not an IANA time zone "
+                              "(e.g. Asia/Hong_Kong)") from None
+        if self.rocksdb_block_cache_mb < 1 or self.rocksdb_write_buffer_mb < 1:
+            raise ConfigError("SCRM_ROCKSDB_BLOCK_CACHE_MB and SCRM_ROCKSDB_WRITE_BUFFER_MB must be >= 1")
         if self.sink_batch_size < 1 or self.sink_batch_seconds <= 0:
             raise ConfigError("SCRM_SINK_BATCH_SIZE must be >= 1 and SCRM_SINK_BATCH_SECONDS > 0")
 
@@ -70,6 +91,24 @@ class Settings:
     def secrets(value: str | None) -> tuple[str, ...]:
         """A comma-separated secret setting as a tuple (several accepted during a rotation)."""
         return tuple(s.strip() for s in (value or "").split(",") if s.strip())
+
+    def table_options(self, *, retention_days: float | None = None) -> dict[str, object]:
+        """RocksDB options for one Faust table (a fresh dict: Faust's store consumes it). Memory per
+        table partition is capped at the block cache plus two write buffers; a retention sets
+        RocksDB's TTL so the local store sheds what the changelog topic deletes."""
+        mb = 1024 * 1024
+        options: dict[str, object] = {"block_cache_size": self.rocksdb_block_cache_mb * mb,
+                                       "block_cache_compressed_size": 0,
+                                       "write_buffer_size": self.rocksdb_write_buffer_mb * mb,
+                                       "max_write_buffer_number": 2}
+        if retention_days is not None:
+            options["ttl"] = int(retention_days * 86400)
+        return options
+
+    @staticmethod
+    def changelog_config(retention_days: float) -> dict[str, str]:
+        """A table's changelog topic that forgets keys older than the retention (compact + delete)."""
+        return {"cleanup.policy": "compact,delete", "retention.ms": str(int(retention_days * 86_400_000))}
 
     @property
     def kafka_url(self) -> str:

@@ -79,3 +79,54 @@ def epoch_ms(value: int | datetime) -> int:
     if isinstance(value, datetime):
         return (value - _EPOCH) // _ONE_MS
     return int(value)
+
+
+def _dt(ms: int | datetime | None) -> str | None:
+    return None if ms is None else ch_datetime64(epoch_ms(ms))
+
+
+def status_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    """A StatusEvent record (as decoded from Avro) -> ``statuses``."""
+    names = ("wamid", "status", "status_raw", "phone_number_id", "contact_key", "wa_id", "user_id", "recipient_type",
+             "error_code", "error_title", "errors_json", "conversation_id", "conversation_category",
+             "pricing_billable", "pricing_model", "pricing_category", "callback_data", "envelope_sha256")
+    return {**{n: rec.get(n) for n in names},
+            "conversation_expires": _dt(rec.get("conversation_expires_ms")),
+            "ts": _dt(rec["timestamp_ms"]), "received_at": _dt(rec["received_at_ms"]),
+            "src_topic": src.topic, "src_partition": src.partition, "src_offset": src.offset}
+
+
+_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
+
+
+def message_state_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    """A MessageState record -> ``message_state``."""
+    return {"wamid": rec["wamid"], "contact_key": rec["contact_key"], "state": rec["state"],
+            "state_rank": _RANK.get(rec["state"], 0), "updated": _dt(rec["updated_ms"]),
+            **{n: _dt(rec.get(f"{n}_ms")) for n in ("sent", "delivered", "read", "played", "failed", "deleted")},
+            "error_code": rec.get("error_code"), "error_title": rec.get("error_title"),
+            "regressions_prevented": rec["regressions_prevented"], "version": rec["version"],
+            "src_partition": src.partition, "src_offset": src.offset}
+
+
+_CONVERSATION_TIMES = ("started", "last_activity", "first_inbound", "last_inbound", "last_outbound",
+                       "window_expires", "first_bot_reply", "first_human_reply", "awaiting_since", "closed")
+_CONVERSATION_VALUES = ("conversation_id", "contact_key", "phone_number_id", "initiated_by", "status",
+                        "reopened_from", "last_reply_kind", "last_agent_id", "bot_frt_ms", "human_frt_ms",
+                        "responses", "response_ms_total", "inbound", "outbound_bot", "outbound_human",
+                        "near_duplicates", "inbound_by_hour", "inbound_by_weekday", "version")
+
+
+def conversation_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    """A Conversation record -> ``conversations``."""
+    return {**{n: rec.get(n) for n in _CONVERSATION_VALUES},
+            **{n: _dt(rec.get(f"{n}_ms")) for n in _CONVERSATION_TIMES},
+            "src_partition": src.partition, "src_offset": src.offset}
+
+
+def tag_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    """A TagEvent record -> ``tags``."""
+    names = ("contact_key", "wamid", "phone_number_id", "tag", "rule_id", "pack", "rule_version", "department",
+             "reason", "conversation_id")
+    return {**{n: rec.get(n) for n in names}, "ts": _dt(rec["timestamp_ms"]),
+            "src_partition": src.partition, "src_offset": src.offset}

@@ -21,6 +21,8 @@ raw = topics["raw.crm"]
 changes = topics["crm.changes"]
 dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 seen_changes = app.Table("seen-crm-changes", partitions=raw.spec.partitions, key_type=bytes, value_type=bytes,
+                         options=settings.table_options(retention_days=settings.dedup_retention_days),
+                         extra_topic_configs=settings.changelog_config(settings.dedup_retention_days),
                          help="CRM change id -> event time (ms) of the first copy forwarded")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from processors.envelopes import parse_whatsapp_envelope
 from processors.errors import InvalidEvent
 from processors.events import ParsedWebhook
-from streams.app import app, stats, topics
+from streams.app import app, settings, stats, topics
 from streams.dedup import forward_once
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
@@ -31,6 +31,8 @@ dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 # key_type/value_type=bytes make Faust use the raw codec for the changelog too (a Schema alone does
 # not: recovery would decode as JSON, fail, and Faust only logs "Error in recovery" and stalls).
 seen_wamids = app.Table("seen-wamids", partitions=raw.spec.partitions, key_type=bytes, value_type=bytes,
+                        options=settings.table_options(retention_days=settings.dedup_retention_days),
+                        extra_topic_configs=settings.changelog_config(settings.dedup_retention_days),
                         help="natural id -> event time (ms) of the first copy forwarded")
 
 

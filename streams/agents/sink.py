@@ -1,4 +1,5 @@
-"""ClickHouse sink agents: ``messages`` -> ``messages`` table, ``dlq`` -> ``dead_letters`` table.
+"""ClickHouse sink agents: one per topic (``messages``, ``statuses``, ``message.state``,
+``conversations``, ``tags``, ``dlq``) into the table of the same name.
 
 Batches come from ``noack_take`` and are acked only after ClickHouse accepted them (or the
 offending record went to the DLQ): Faust's ``take()`` would ack a batch whose body raised."""
@@ -12,7 +13,15 @@ from itertools import groupby
 from typing import Any
 
 from processors.errors import InvalidEvent
-from sinks.clickhouse.rows import SourcePosition, dead_letter_row, message_row
+from sinks.clickhouse.rows import (
+    SourcePosition,
+    conversation_row,
+    dead_letter_row,
+    message_row,
+    message_state_row,
+    status_row,
+    tag_row,
+)
 from streams.app import app, settings, stats, topics, warehouse
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
@@ -64,6 +73,26 @@ async def _dead_letter(event: Any, stage: str, exc: BaseException) -> None:
 @app.agent(topics["messages"].topic, name="scrm.sink.messages")
 async def messages_sink(stream):  # type: ignore[no-untyped-def]
     await drain(stream, topics["messages"], "messages", _message, "sink.messages")
+
+
+@app.agent(topics["statuses"].topic, name="scrm.sink.statuses")
+async def statuses_sink(stream):  # type: ignore[no-untyped-def]
+    await drain(stream, topics["statuses"], "statuses", status_row, "sink.statuses")
+
+
+@app.agent(topics["message.state"].topic, name="scrm.sink.message_state")
+async def message_state_sink(stream):  # type: ignore[no-untyped-def]
+    await drain(stream, topics["message.state"], "message_state", message_state_row, "sink.message_state")
+
+
+@app.agent(topics["conversations"].topic, name="scrm.sink.conversations")
+async def conversations_sink(stream):  # type: ignore[no-untyped-def]
+    await drain(stream, topics["conversations"], "conversations", conversation_row, "sink.conversations")
+
+
+@app.agent(topics["tags"].topic, name="scrm.sink.tags")
+async def tags_sink(stream):  # type: ignore[no-untyped-def]
+    await drain(stream, topics["tags"], "tags", tag_row, "sink.tags")
 
 
 @app.agent(topics["dlq"].topic, name="scrm.sink.dead_letters")

@@ -1,0 +1,101 @@
+"""Everything the stream keeps per contact, and one message's effect on it. Pure.
+
+* the current conversation (``processors.conversations``),
+* the contact's count-rule windows for tagging (``processors.tagging``),
+* the most recent messages (id, time, sender, text digest): a message seen again after a crash
+  (at-least-once redelivery) changes nothing, and the same text from the same sender a few
+  seconds apart (an agent's double send, a customer's double tap) is flagged ``near_duplicate``
+  (a tag with the earlier message's id), not dropped.
+
+State is stored as compact JSON in a Faust table keyed by contact key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from processors.conversations import Conversation, ConversationRules, apply
+from processors.events import Direction, MessageEvent
+from processors.tagging import CountState, Match, RulePack, tag_text
+from processors.textnorm import fold
+
+RECENT = 32  # messages remembered per contact (redelivery guard and near-duplicate window)
+NEAR_DUPLICATE_RULE = "near_duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactState:
+    contact_key: str
+    conversation: Conversation | None = None
+    recent: tuple[tuple[str, int, str, str], ...] = ()  # (wamid, ts ms, sender, text digest)
+    tag_counts: CountState = field(default_factory=dict)
+    messages: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    state: ContactState
+    duplicate: bool = False  # seen before: nothing changed, nothing to emit
+    conversations: tuple[Conversation, ...] = ()  # rows to emit: a closed one first, then the current
+    tags: tuple[Match, ...] = ()
+
+
+def apply_message(state: ContactState | None, msg: MessageEvent, *, pack: RulePack, rules: ConversationRules,
+                  zone: ZoneInfo, near_duplicate_ms: int = 10_000) -> Step:
+    state = state or ContactState(msg.contact_key)
+    if any(r[0] == msg.wamid for r in state.recent):
+        return Step(state, duplicate=True)
+    sender = f"{msg.direction.value}|{msg.sender_kind.value}|{msg.agent_id or ''}"
+    digest = hashlib.blake2b(fold(msg.text).encode(), digest_size=8).hexdigest() if msg.text else ""
+    twin = _near_duplicate_of(state, msg.timestamp_ms, sender, digest, near_duplicate_ms)
+    moved = apply(state.conversation, msg, rules, zone, near_duplicate=twin is not None)
+    tags: list[Match] = []
+    counts = state.tag_counts
+    if msg.direction is Direction.INBOUND and msg.text:
+        tagged = tag_text(pack, msg.text, wamid=msg.wamid, ts_ms=msg.timestamp_ms, counts=counts)
+        tags.extend(tagged.matches)
+        counts = tagged.counts
+    if twin is not None:
+        seconds = abs(msg.timestamp_ms - twin[1]) / 1000
+        tags.append(Match(NEAR_DUPLICATE_RULE, NEAR_DUPLICATE_RULE, None,
+                          f"same text from the same sender as {twin[0]} {seconds:g}s apart", "system", "1"))
+    recent = (*state.recent, (msg.wamid, msg.timestamp_ms, sender, digest))[-RECENT:]
+    new = replace(state, conversation=moved.current, recent=recent, tag_counts=counts,
+                  messages=state.messages + 1)
+    emitted = (moved.closed, moved.current) if moved.closed is not None else (moved.current,)
+    return Step(new, conversations=emitted, tags=tuple(tags))
+
+
+def _near_duplicate_of(state: ContactState, ts: int, sender: str, digest: str,
+                       window_ms: int) -> tuple[str, int, str, str] | None:
+    if not digest:
+        return None
+    for r in reversed(state.recent):
+        if r[2] == sender and r[3] == digest and abs(ts - r[1]) <= window_ms:
+            return r
+    return None
+
+
+def dumps(state: ContactState) -> bytes:
+    return json.dumps(asdict(state), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def loads(data: bytes) -> ContactState:
+    raw: dict[str, Any] = json.loads(data)
+    conv = raw.get("conversation")
+    return ContactState(
+        contact_key=raw["contact_key"],
+        conversation=_conversation(conv) if conv else None,
+        recent=tuple((r[0], r[1], r[2], r[3]) for r in raw.get("recent", ())),
+        tag_counts={k: tuple((h[0], h[1], h[2]) for h in v) for k, v in raw.get("tag_counts", {}).items()},
+        messages=raw.get("messages", 0),
+    )
+
+
+def _conversation(raw: dict[str, Any]) -> Conversation:
+    raw = {**raw, "inbound_by_hour": tuple(raw["inbound_by_hour"]),
+           "inbound_by_weekday": tuple(raw["inbound_by_weekday"])}
+    return Conversation(**raw)
