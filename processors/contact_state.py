@@ -96,6 +96,5 @@ def loads(data: bytes) -> ContactState:
 
 
 def _conversation(raw: dict[str, Any]) -> Conversation:
-    raw = {**raw, "inbound_by_hour": tuple(raw["inbound_by_hour"]),
-           "inbound_by_weekday": tuple(raw["inbound_by_weekday"])}
-    return Conversation(**raw)
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    return Conversation(**values)

@@ -11,8 +11,10 @@ the inbox, or the WhatsApp Business app). Every later unanswered inbound starts 
 ``responses``/``response_ms_total`` give the mean response time and rate. The 24-hour
 customer-service window runs from the latest inbound.
 
-Messages arriving out of order are placed by their Meta timestamps (first/last are min/max), so
-the numbers depend on the messages, not on arrival order; a replay gives the same numbers."""
+Messages arriving out of order are placed by their Meta timestamps (first/last are min/max; an
+inbound that arrives after the replies to it still gets its first response times), so the first
+response times depend on the messages, not on arrival order. Response cycles after the first
+follow arrival order. A replay delivers the same order, so it gives the same numbers."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from processors.events import Direction, MessageEvent, SenderKind
 HOUR_MS = 3_600_000
 AUTOMATED = frozenset({SenderKind.BOT, SenderKind.TEMPLATE, SenderKind.CAMPAIGN})
 HUMAN = frozenset({SenderKind.AGENT, SenderKind.BUSINESS_APP})
+_EARLY = 8  # business messages before the first inbound kept per kind (the latest ones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,8 @@ class Conversation:
     first_bot_reply_ms: int | None = None
     first_human_reply_ms: int | None = None
     awaiting_since_ms: int | None = None  # the customer's oldest unanswered inbound
+    early_bot_ms: tuple[int, ...] = ()  # automated messages before the first inbound seen so far
+    early_human_ms: tuple[int, ...] = ()  # (an inbound arriving late can turn them into replies)
     responses: int = 0
     response_ms_total: int = 0
     inbound: int = 0
@@ -135,9 +140,24 @@ def _inbound(conv: Conversation, msg: MessageEvent, zone: ZoneInfo) -> Conversat
     awaiting = conv.awaiting_since_ms
     if not answered:
         awaiting = _min(awaiting, ts)
-    return replace(conv, inbound=conv.inbound + 1, first_inbound_ms=_min(conv.first_inbound_ms, ts),
-                   last_inbound_ms=_max(conv.last_inbound_ms, ts), awaiting_since_ms=awaiting,
-                   inbound_by_hour=tuple(by_hour), inbound_by_weekday=tuple(by_weekday))
+    conv = replace(conv, inbound=conv.inbound + 1, last_inbound_ms=_max(conv.last_inbound_ms, ts),
+                   awaiting_since_ms=awaiting, inbound_by_hour=tuple(by_hour), inbound_by_weekday=tuple(by_weekday))
+    if conv.first_inbound_ms is not None and conv.first_inbound_ms <= ts:
+        return conv
+    # a new first inbound: business messages seen before it may now be replies to it
+    return replace(conv, first_inbound_ms=ts, started_ms=min(conv.started_ms, ts),
+                   initiated_by="customer" if ts <= conv.started_ms else conv.initiated_by,
+                   first_bot_reply_ms=_first_reply(conv.first_bot_reply_ms, conv.early_bot_ms, ts),
+                   first_human_reply_ms=_first_reply(conv.first_human_reply_ms, conv.early_human_ms, ts),
+                   early_bot_ms=tuple(t for t in conv.early_bot_ms if t < ts),
+                   early_human_ms=tuple(t for t in conv.early_human_ms if t < ts))
+
+
+def _first_reply(known: int | None, early: tuple[int, ...], first_inbound: int) -> int | None:
+    after = [t for t in early if t >= first_inbound]
+    if known is not None:
+        after.append(known)
+    return min(after) if after else None
 
 
 def _outbound(conv: Conversation, msg: MessageEvent) -> Conversation:
@@ -157,6 +177,10 @@ def _outbound(conv: Conversation, msg: MessageEvent) -> Conversation:
             changes["first_bot_reply_ms"] = _min(conv.first_bot_reply_ms, ts)
         else:
             changes["first_human_reply_ms"] = _min(conv.first_human_reply_ms, ts)
+    elif automated:
+        changes["early_bot_ms"] = tuple(sorted((*conv.early_bot_ms, ts)))[-_EARLY:]
+    else:
+        changes["early_human_ms"] = tuple(sorted((*conv.early_human_ms, ts)))[-_EARLY:]
     if conv.awaiting_since_ms is not None and ts >= conv.awaiting_since_ms:
         changes["responses"] = conv.responses + 1
         changes["response_ms_total"] = conv.response_ms_total + ts - conv.awaiting_since_ms

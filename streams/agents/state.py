@@ -53,6 +53,7 @@ contact_state = app.Table(
 
 def conversation_record(conv: Conversation) -> dict[str, Any]:
     rec = to_avro(conv)
+    del rec["early_bot_ms"], rec["early_human_ms"]  # internal: replies waiting for a late first inbound
     rec.update(bot_frt_ms=conv.bot_frt_ms, human_frt_ms=conv.human_frt_ms,
                window_expires_ms=conv.window_expires_ms(rules))
     return rec

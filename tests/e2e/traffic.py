@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 PNID = "109876543210001"
-T0 = 1795136000  # 2026-11-19T23:33:20Z, epoch seconds
+T0 = 1795136000  # 2026-11-20T00:53:20Z, epoch seconds
 
 
 def inbound(wa_id: str, wamid: str, ts: int, text: str, name: str = "客戶") -> dict:

@@ -60,3 +60,20 @@ def test_final_state_and_times_do_not_depend_on_arrival_order(order, repeats):
     finals = {(f.state, f.sent_ms, f.delivered_ms, f.read_ms, f.played_ms)
               for f in (fold(p)[0] for p in itertools.islice(itertools.permutations(events), 40))}
     assert finals == {(StatusKind.PLAYED, T0, T0 + 5000, T0 + 30000, T0 + 40000)}
+
+
+def test_a_redelivered_status_is_not_counted_as_a_second_regression():
+    """At-least-once: after a crash the same status can be applied again; nothing changes."""
+    events = [status(StatusKind.READ, 30), status(StatusKind.DELIVERED, 5)]
+    state, regressions = fold([*events, status(StatusKind.DELIVERED, 5)])
+    assert regressions == 1 == state.regressions_prevented
+    assert apply_status(state, status(StatusKind.DELIVERED, 5)).changed is False
+
+
+def test_version_grows_with_every_change_and_state_round_trips():
+    from processors.receipts import dumps, loads
+
+    state, _ = fold([status(StatusKind.SENT, 0), status(StatusKind.FAILED, 2, error_code=131026,
+                                                        error_title="Message undeliverable")])
+    assert state.version == 2 and state.rank == 5
+    assert loads(dumps(state)) == state
