@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import streams.agents
-import streams.commands
-import streams.web  # noqa: F401
-from streams.app import app
+import sys
+
+from streams.errors import ConfigError
 
 
 def main() -> None:
+    try:  # settings and the rule pack are read on import: a bad one is a user mistake, not a crash
+        import streams.agents
+        import streams.commands
+        import streams.web  # noqa: F401
+        from streams.app import app
+    except ConfigError as exc:
+        print(f"scrm: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     app.main()
 
 

@@ -1,4 +1,4 @@
-"""The debugging commands users run by hand: ``scrm phone normalize`` and ``scrm webhook parse``."""
+"""The debugging commands users run by hand: ``scrm phone normalize``, ``scrm webhook parse``, ``scrm rules``."""
 
 from __future__ import annotations
 
@@ -43,3 +43,25 @@ def test_webhook_parse_prints_events_and_flags_what_would_be_dead_lettered(tmp_p
     assert events[0]["text"] == "運費多少？" and events[0]["phone_e164"] == "+886912345678"
     proc = scrm("webhook", "parse", "-", stdin=b"{not json")
     assert proc.returncode == 1 and b"would be dead-lettered: bad_json" in proc.stderr
+
+
+def test_rules_test_shows_which_rules_fire_and_why(tmp_path):
+    proc = scrm("rules", "test", "default", "我想退货，運費怎麼算？", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["tag"]: r for r in map(json.loads, proc.stdout.decode().splitlines())}
+    assert rows["returns"] == {"tag": "returns", "fires": "yes", "department": "returns", "why": "keyword '退货'"}
+    assert rows["shipping"]["fires"] == "yes" and "price_inquiry" not in rows
+    pack = tmp_path / "pack.yaml"
+    pack.write_text('pack: mine\nversion: "3"\nrules:\n  - tag: vip\n    keywords: [VIP, 貴賓]\n', encoding="utf-8")
+    proc = scrm("rules", "test", str(pack), "我是贵宾")
+    assert proc.returncode == 0 and "pack mine version 3" in proc.stdout.decode()
+    assert "keyword '贵宾'" in proc.stdout.decode()
+
+
+def test_rules_check_reports_a_bad_pack_without_a_traceback(tmp_path):
+    pack = tmp_path / "bad.yaml"
+    pack.write_text("pack: mine\nversion: 1\nrules:\n  - tag: vip\n    regex: ['(']\n", encoding="utf-8")
+    proc = scrm("rules", "check", str(pack))
+    assert proc.returncode == 2 and b"Traceback" not in proc.stderr
+    assert b"rules[0] (tag vip): regex '(' does not compile" in proc.stderr
+    assert scrm("rules", "check", "default").returncode == 0
