@@ -33,3 +33,23 @@ def test_credentials_are_masked_in_repr_and_describe():
     s = Settings.from_env({"SCRM_CLICKHOUSE_URL": "https://user:s3cret@ch.example:8443"})
     assert "s3cret" not in repr(s)
     assert s.describe()["clickhouse_url"] == "https://***@ch.example:8443"
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SCRM_DEDUP_RETENTION_DAYS": "3"}, "at least 7"),
+    ({"SCRM_DEFAULT_TIMEZONE": "Asia/Atlantis"}, "not an IANA time zone"),
+    ({"SCRM_ROCKSDB_BLOCK_CACHE_MB": "0"}, "ROCKSDB_BLOCK_CACHE_MB"),
+    ({"SCRM_CONVERSATION_IDLE_HOURS": "0"}, "CONVERSATION_IDLE_HOURS"),
+])
+def test_stream_state_settings_are_validated(env, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
+
+
+def test_table_options_cap_rocksdb_memory_and_set_the_retention():
+    s = Settings.from_env({"SCRM_ROCKSDB_BLOCK_CACHE_MB": "8", "SCRM_ROCKSDB_WRITE_BUFFER_MB": "4"})
+    options = s.table_options(retention_days=8)
+    assert options["block_cache_size"] == 8 * 2**20 and options["write_buffer_size"] == 4 * 2**20
+    assert options["max_write_buffer_number"] == 2 and options["ttl"] == 8 * 86400
+    assert "ttl" not in s.table_options()
+    assert s.changelog_config(8) == {"cleanup.policy": "compact,delete", "retention.ms": str(8 * 86_400_000)}
