@@ -38,7 +38,7 @@ class ContactState:
 @dataclass(frozen=True, slots=True)
 class Step:
     state: ContactState
-    duplicate: bool = False  # seen before: nothing changed, nothing to emit
+    duplicate: bool = False  # seen before: the state did not change
     conversations: tuple[Conversation, ...] = ()  # rows to emit: a closed one first, then the current
     tags: tuple[Match, ...] = ()
 
@@ -47,7 +47,12 @@ def apply_message(state: ContactState | None, msg: MessageEvent, *, pack: RulePa
                   zone: ZoneInfo, near_duplicate_ms: int = 10_000) -> Step:
     state = state or ContactState(msg.contact_key)
     if any(r[0] == msg.wamid for r in state.recent):
-        return Step(state, duplicate=True)
+        # a redelivery changes nothing; its outputs are given again (the current conversation and
+        # the message's rule tags: count windows already hold it and do not count it twice)
+        again = tag_text(pack, msg.text, wamid=msg.wamid, ts_ms=msg.timestamp_ms, counts=state.tag_counts).matches \
+            if msg.direction is Direction.INBOUND else ()
+        current = (state.conversation,) if state.conversation is not None else ()
+        return Step(state, duplicate=True, conversations=current, tags=again)
     sender = f"{msg.direction.value}|{msg.sender_kind.value}|{msg.agent_id or ''}"
     digest = hashlib.blake2b(fold(msg.text).encode(), digest_size=8).hexdigest() if msg.text else ""
     twin = _near_duplicate_of(state, msg.timestamp_ms, sender, digest, near_duplicate_ms)

@@ -37,6 +37,11 @@ app = faust.App(
     broker_session_timeout=settings.session_timeout_s,
     broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 5),
     store=settings.table_store,
+    # Do not wait for in-flight events on shutdown or revocation: Faust can drop buffered events
+    # while stopping and then wait for their acks forever (a SIGTERM'd worker hung in
+    # Consumer.wait_empty). Offsets are committed only up to acked events, every effect is
+    # idempotent, so whatever was in flight is processed again by the next owner.
+    stream_wait_empty=False,
 )
 topics = Topics(app, settings, catalog, framing)
 stats = Stats()

@@ -87,8 +87,11 @@ async def receipts(stream):  # type: ignore[no-untyped-def]
         applied = apply_status(load_receipt(known) if known is not None else None, status)
         if applied.regression:
             stats.add(RECEIPTS, "regressions_prevented")
+        # sent even when nothing changed: after a crash the table's changelog can hold a state
+        # whose row never reached the topic (the producer does not order topics), and a
+        # redelivered status must restore it. Same version, so ClickHouse keeps one row.
+        await topics["message.state"].send(status.contact_key, to_avro(applied.state))
         if applied.changed:
-            await topics["message.state"].send(status.contact_key, to_avro(applied.state))
             receipt_state[key] = dump_receipt(applied.state)
             stats.add(RECEIPTS, "state_changes")
         stats.add(RECEIPTS, "processed")
@@ -114,14 +117,15 @@ async def conversations(stream):  # type: ignore[no-untyped-def]
             await dead_letters.send_event(event, stage=CONVERSATIONS, exc=exc, now_ms=int(time.time() * 1000))
             stats.add(CONVERSATIONS, "dead_lettered")
             continue
-        if step.duplicate:
+        if step.duplicate:  # a redelivery: re-send what it produced (see the receipts agent)
             stats.add(CONVERSATIONS, "deduplicated")
-            continue
         for conv in step.conversations:
             await topics["conversations"].send(msg.contact_key, conversation_record(conv))
         conversation_id = step.state.conversation.conversation_id if step.state.conversation else None
         for match in step.tags:
             await topics["tags"].send(msg.contact_key, tag_record(match, msg, conversation_id))
             stats.add(CONVERSATIONS, f"tag.{match.tag}")
+        if step.duplicate:
+            continue
         contact_state[key] = dump_contact(step.state)
         stats.add(CONVERSATIONS, "processed")

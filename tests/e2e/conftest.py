@@ -61,14 +61,17 @@ class Pipeline:
                 time.sleep(0.3)
         raise AssertionError("worker did not become healthy in 90s")
 
-    def stop_worker(self, sig: int = signal.SIGTERM) -> None:
+    def stop_worker(self, sig: int = signal.SIGTERM, timeout: float = 60) -> bool:
+        """Signal the worker and wait; True when it exited by itself, False when it had to be killed."""
         if self.worker and self.worker.poll() is None:
             self.worker.send_signal(sig)
             try:
-                self.worker.wait(timeout=60)
+                self.worker.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.worker.kill()
                 self.worker.wait()
+                return False
+        return True
 
 
 @pytest.fixture(scope="module")
