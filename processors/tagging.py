@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from processors.textnorm import _traditional_to_simplified, fold, has_cjk
+from processors.textnorm import fold, has_cjk, simplify
 
 DAY_MS = 86_400_000
 _TAG = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -147,7 +147,7 @@ def _keywords(value: Any, where: str) -> re.Pattern[str]:
 
 def _regex(pattern: str, where: str) -> re.Pattern[str]:
     try:
-        return re.compile(pattern.translate(_traditional_to_simplified()), re.IGNORECASE)
+        return re.compile(simplify(pattern), re.IGNORECASE)
     except re.error as exc:
         raise RulePackError(f"{where}: regex {pattern!r} does not compile: {exc}") from None
 

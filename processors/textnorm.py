@@ -27,6 +27,11 @@ def _traditional_to_simplified() -> dict[int, str]:
     return table
 
 
+def simplify(text: str) -> str:
+    """Traditional Chinese characters -> simplified, nothing else touched (safe on regex patterns)."""
+    return text.translate(_traditional_to_simplified())
+
+
 def fold(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold().translate(_traditional_to_simplified())
     if folded.isascii():

@@ -15,15 +15,15 @@ from streams.dedup import forward_once
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
 from streams.mapping import envelope_from_avro, to_avro
+from streams.tables import bytes_table
 
 STAGE = "crm_normalize"
 raw = topics["raw.crm"]
 changes = topics["crm.changes"]
 dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
-seen_changes = app.Table("seen-crm-changes", partitions=raw.spec.partitions, key_type=bytes, value_type=bytes,
-                         options=settings.table_options(retention_days=settings.dedup_retention_days),
-                         extra_topic_configs=settings.changelog_config(settings.dedup_retention_days),
-                         help="CRM change id -> event time (ms) of the first copy forwarded")
+seen_changes = bytes_table("seen-crm-changes", partitions=raw.spec.partitions,
+                           retention_days=settings.dedup_retention_days,
+                           help="CRM change id -> event time (ms) of the first copy forwarded")
 
 
 @app.agent(raw.topic, name="scrm.crm_normalize")

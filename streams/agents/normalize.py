@@ -23,17 +23,14 @@ from streams.dedup import forward_once
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
 from streams.mapping import envelope_from_avro, to_avro
+from streams.tables import bytes_table
 
 logger = logging.getLogger(__name__)
 STAGE = "normalize"
 raw = topics["raw.whatsapp"]
 dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
-# key_type/value_type=bytes make Faust use the raw codec for the changelog too (a Schema alone does
-# not: recovery would decode as JSON, fail, and Faust only logs "Error in recovery" and stalls).
-seen_wamids = app.Table("seen-wamids", partitions=raw.spec.partitions, key_type=bytes, value_type=bytes,
-                        options=settings.table_options(retention_days=settings.dedup_retention_days),
-                        extra_topic_configs=settings.changelog_config(settings.dedup_retention_days),
-                        help="natural id -> event time (ms) of the first copy forwarded")
+seen_wamids = bytes_table("seen-wamids", partitions=raw.spec.partitions, retention_days=settings.dedup_retention_days,
+                          help="natural id -> event time (ms) of the first copy forwarded")
 
 
 def outputs(parsed: ParsedWebhook) -> Iterator[tuple[str, str, bytes, int, Any]]:

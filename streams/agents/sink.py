@@ -70,31 +70,25 @@ async def _dead_letter(event: Any, stage: str, exc: BaseException) -> None:
     stats.add(stage, "dead_lettered")
 
 
-@app.agent(topics["messages"].topic, name="scrm.sink.messages")
-async def messages_sink(stream):  # type: ignore[no-untyped-def]
-    await drain(stream, topics["messages"], "messages", _message, "sink.messages")
+# topic suffix -> (ClickHouse table, row shaper); one agent each, named scrm.sink.<table>
+SINKS: dict[str, tuple[str, RowFn]] = {
+    "messages": ("messages", _message),
+    "statuses": ("statuses", status_row),
+    "message.state": ("message_state", message_state_row),
+    "conversations": ("conversations", conversation_row),
+    "tags": ("tags", tag_row),
+    "dlq": ("dead_letters", dead_letter_row),
+}
 
 
-@app.agent(topics["statuses"].topic, name="scrm.sink.statuses")
-async def statuses_sink(stream):  # type: ignore[no-untyped-def]
-    await drain(stream, topics["statuses"], "statuses", status_row, "sink.statuses")
+def _sink_agent(suffix: str, table: str, to_row: RowFn) -> Any:
+    source = topics[suffix]
+
+    async def sink(stream):  # type: ignore[no-untyped-def]
+        await drain(stream, source, table, to_row, f"sink.{table}")
+
+    sink.__name__ = sink.__qualname__ = f"{table}_sink"
+    return app.agent(source.topic, name=f"scrm.sink.{table}")(sink)
 
 
-@app.agent(topics["message.state"].topic, name="scrm.sink.message_state")
-async def message_state_sink(stream):  # type: ignore[no-untyped-def]
-    await drain(stream, topics["message.state"], "message_state", message_state_row, "sink.message_state")
-
-
-@app.agent(topics["conversations"].topic, name="scrm.sink.conversations")
-async def conversations_sink(stream):  # type: ignore[no-untyped-def]
-    await drain(stream, topics["conversations"], "conversations", conversation_row, "sink.conversations")
-
-
-@app.agent(topics["tags"].topic, name="scrm.sink.tags")
-async def tags_sink(stream):  # type: ignore[no-untyped-def]
-    await drain(stream, topics["tags"], "tags", tag_row, "sink.tags")
-
-
-@app.agent(topics["dlq"].topic, name="scrm.sink.dead_letters")
-async def dead_letters_sink(stream):  # type: ignore[no-untyped-def]
-    await drain(stream, topics["dlq"], "dead_letters", dead_letter_row, "sink.dead_letters")
+agents = {table: _sink_agent(suffix, table, to_row) for suffix, (table, to_row) in SINKS.items()}

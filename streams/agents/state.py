@@ -32,6 +32,7 @@ from streams.dlq import DeadLetters
 from streams.errors import DecodeError
 from streams.mapping import from_avro, to_avro
 from streams.rules import read_pack
+from streams.tables import bytes_table
 
 logger = logging.getLogger(__name__)
 RECEIPTS, CONVERSATIONS = "state.receipts", "state.conversations"
@@ -40,15 +41,10 @@ dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 pack = read_pack(settings.rules_file)
 rules = ConversationRules(idle_ms=int(settings.conversation_idle_hours * HOUR_MS),
                           reopen_ms=int(settings.conversation_reopen_days * 24 * HOUR_MS))
-_receipt_days = settings.receipt_retention_days
-receipt_state = app.Table(
-    "receipt-state", partitions=statuses.spec.partitions, key_type=bytes, value_type=bytes,
-    options=settings.table_options(retention_days=_receipt_days),
-    extra_topic_configs=settings.changelog_config(_receipt_days),
-    help="wamid -> receipt state (JSON)")
-contact_state = app.Table(
-    "contact-state", partitions=messages.spec.partitions, key_type=bytes, value_type=bytes,
-    options=settings.table_options(), help="contact key -> conversation, tag windows, recent messages (JSON)")
+receipt_state = bytes_table("receipt-state", partitions=statuses.spec.partitions,
+                            retention_days=settings.receipt_retention_days, help="wamid -> receipt state (JSON)")
+contact_state = bytes_table("contact-state", partitions=messages.spec.partitions,
+                            help="contact key -> conversation, tag windows, recent messages (JSON)")
 
 
 def conversation_record(conv: Conversation) -> dict[str, Any]:
@@ -125,7 +121,6 @@ async def conversations(stream):  # type: ignore[no-untyped-def]
         for match in step.tags:
             await topics["tags"].send(msg.contact_key, tag_record(match, msg, conversation_id))
             stats.add(CONVERSATIONS, f"tag.{match.tag}")
-        if step.duplicate:
-            continue
-        contact_state[key] = dump_contact(step.state)
-        stats.add(CONVERSATIONS, "processed")
+        if not step.duplicate:
+            contact_state[key] = dump_contact(step.state)
+            stats.add(CONVERSATIONS, "processed")
