@@ -182,3 +182,54 @@ class CrmChange:
     skus: tuple[str, ...] = ()
     amount: float | None = None
     currency: str | None = None
+
+
+class SignalKind(StrEnum):
+    MESSAGE = "message"
+    STATUS = "status"
+    PREFERENCE = "preference"
+    TICK = "tick"  # advances event time on a partition (no contact)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One fact about a contact, in the order the contact's webhooks arrived: the automation
+    stage's single input (messages, receipts and preferences on one topic, so a replay sees
+    them in the same order). Built from the normalized events; ``event_id`` is their natural id."""
+
+    kind: SignalKind
+    event_id: str
+    contact_key: str
+    timestamp_ms: int
+    phone_number_id: str = ""
+    wamid: str | None = None
+    wa_id: str | None = None
+    phone_e164: str | None = None
+    profile_name: str | None = None
+    direction: str | None = None
+    sender_kind: str | None = None
+    agent_id: str | None = None
+    message_type: str | None = None
+    text: str | None = None
+    status: str | None = None
+    error_code: int | None = None
+    category: str | None = None  # the status's conversation / pricing category
+    value: str | None = None  # preference: stop | resume | signup
+
+
+def message_signal(m: MessageEvent) -> Signal:
+    return Signal(SignalKind.MESSAGE, m.wamid, m.contact_key, m.timestamp_ms, m.phone_number_id, wamid=m.wamid,
+                  wa_id=m.wa_id, phone_e164=m.phone_e164, profile_name=m.profile_name, direction=m.direction.value,
+                  sender_kind=m.sender_kind.value, agent_id=m.agent_id, message_type=m.message_type, text=m.text)
+
+
+def status_signal(s: StatusEvent) -> Signal:
+    return Signal(SignalKind.STATUS, f"{s.wamid}|{s.status_raw}", s.contact_key, s.timestamp_ms, s.phone_number_id,
+                  wamid=s.wamid, wa_id=s.wa_id, phone_e164=s.phone_e164, status=s.status.value,
+                  error_code=s.error_code, category=s.pricing_category or s.conversation_category)
+
+
+def preference_signal(p: PreferenceEvent) -> Signal:
+    return Signal(SignalKind.PREFERENCE, f"pref|{p.contact_key}|{p.category}|{p.value}|{p.timestamp_ms}",
+                  p.contact_key, p.timestamp_ms, p.phone_number_id, wa_id=p.wa_id, category=p.category,
+                  value=p.value)

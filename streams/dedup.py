@@ -7,6 +7,7 @@ writes a key's changelog to the partition of the event being processed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from streams.stats import Stats
@@ -14,13 +15,16 @@ from streams.topics import BoundTopic
 
 
 async def forward_once(seen: Any, natural_id: bytes, event_time_ms: int, topic: BoundTopic, key: str,
-                       record: dict[str, Any], *, stats: Stats, stage: str, counter: str) -> bool:
-    """Send ``record`` unless ``natural_id`` was forwarded before; counts ``<counter>_out`` or
-    ``<counter>_deduplicated``. True when it was sent."""
+                       record: dict[str, Any], *, stats: Stats, stage: str, counter: str,
+                       also: Sequence[tuple[BoundTopic, dict[str, Any]]] = ()) -> bool:
+    """Send ``record`` (and each of ``also``, same key) unless ``natural_id`` was forwarded
+    before; counts ``<counter>_out`` or ``<counter>_deduplicated``. True when it was sent."""
     if seen.get(natural_id) is not None:
         stats.add(stage, f"{counter}_deduplicated")
         return False
     await topic.send(key, record)
+    for other, value in also:
+        await other.send(key, value)
     seen[natural_id] = str(event_time_ms).encode()
     stats.add(stage, f"{counter}_out")
     return True

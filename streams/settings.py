@@ -43,6 +43,10 @@ class Settings:
     hubspot_client_secrets: str | None = field(default=None, repr=False)
     integration_secrets: str | None = field(default=None, repr=False)  # CDC and agent-inbox posts
     rules_file: str | None = None  # tagging rule pack (YAML); the packaged default pack when unset
+    automations_file: str | None = None  # automations + policy/churn limits (YAML); packaged default when unset
+    sentiment_file: str | None = None  # sentiment lexicon (YAML rule pack); packaged default when unset
+    clock_tick_seconds: float = 60.0  # the leader ticks event time this often on idle partitions; 0 = off
+    max_clock_skew_seconds: float = 300.0  # event times further ahead of the wall clock do not move timers
     default_timezone: str = "UTC"  # for contacts whose phone number gives no time zone
     conversation_idle_hours: float = 24.0  # silence that ends a conversation
     conversation_reopen_days: float = 7.0  # a conversation this soon after a resolved one reopens it
@@ -84,6 +88,8 @@ class Settings:
                               "(e.g. Asia/Hong_Kong)") from None
         if self.rocksdb_block_cache_mb < 1 or self.rocksdb_write_buffer_mb < 1:
             raise ConfigError("SCRM_ROCKSDB_BLOCK_CACHE_MB and SCRM_ROCKSDB_WRITE_BUFFER_MB must be >= 1")
+        if self.clock_tick_seconds < 0 or self.max_clock_skew_seconds < 0:
+            raise ConfigError("SCRM_CLOCK_TICK_SECONDS and SCRM_MAX_CLOCK_SKEW_SECONDS must be >= 0")
         if self.sink_batch_size < 1 or self.sink_batch_seconds <= 0:
             raise ConfigError("SCRM_SINK_BATCH_SIZE must be >= 1 and SCRM_SINK_BATCH_SECONDS > 0")
 

@@ -130,3 +130,18 @@ def tag_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
              "reason", "conversation_id")
     return {**{n: rec.get(n) for n in names}, "ts": _dt(rec["timestamp_ms"]),
             "src_partition": src.partition, "src_offset": src.offset}
+
+
+def decision_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    """An AutomationDecision record -> ``automation_decisions``."""
+    names = ("decision_id", "action_id", "rule_id", "contact_key", "phone_number_id", "outcome", "reason", "detail",
+             "kind", "category", "trigger", "template", "language", "promotion", "automations_version")
+    return {**{n: rec.get(n) for n in names}, "decided_at": _dt(rec["decided_at_ms"]),
+            "defer_until": _dt(rec.get("defer_until_ms")), "src_partition": src.partition, "src_offset": src.offset}
+
+
+def churn_score_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    """A ChurnScore record -> ``churn_scores``."""
+    names = ("contact_key", "phone_number_id", "score", "segment", "previous_segment", "reason")
+    return {**{n: rec.get(n) for n in names}, "factors": rec["factors_json"], "scored_at": _dt(rec["scored_at_ms"]),
+            "src_partition": src.partition, "src_offset": src.offset}

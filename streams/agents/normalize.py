@@ -1,6 +1,8 @@
 """raw WhatsApp envelopes (Cloud API webhooks and agent-inbox replies) -> MessageEvents on
 ``messages``, StatusEvents on ``statuses``, PreferenceEvents on ``preferences`` (all keyed by
-contact key) and BusinessEvents on ``business.events`` (keyed by WABA id), each deduplicated on
+contact key; each also as a Signal on ``signals``, so the automation stage reads a contact's
+facts in one ordered stream) and BusinessEvents on ``business.events`` (keyed by WABA id), each
+deduplicated on
 its natural id (``streams.dedup``): Meta retries a webhook for up to 7 days, and ops re-ingest or
 replay raw topics.
 
@@ -17,7 +19,7 @@ from typing import Any
 
 from processors.envelopes import parse_whatsapp_envelope
 from processors.errors import InvalidEvent
-from processors.events import ParsedWebhook
+from processors.events import ParsedWebhook, Signal, message_signal, preference_signal, status_signal
 from streams.app import app, settings, stats, topics
 from streams.dedup import forward_once
 from streams.dlq import DeadLetters
@@ -33,17 +35,19 @@ seen_wamids = bytes_table("seen-wamids", partitions=raw.spec.partitions, retenti
                           help="natural id -> event time (ms) of the first copy forwarded")
 
 
-def outputs(parsed: ParsedWebhook) -> Iterator[tuple[str, str, bytes, int, Any]]:
-    """(topic, key, dedup id, event time, event) for every event of one webhook."""
+def outputs(parsed: ParsedWebhook) -> Iterator[tuple[str, str, bytes, int, Any, Signal | None]]:
+    """(topic, key, dedup id, event time, event, signal) for every event of one webhook."""
     for m in parsed.messages:
-        yield "messages", m.contact_key, m.wamid.encode(), m.timestamp_ms, m
+        yield "messages", m.contact_key, m.wamid.encode(), m.timestamp_ms, m, message_signal(m)
     for s in parsed.statuses:
-        yield "statuses", s.contact_key, f"{s.wamid}|{s.status_raw}".encode(), s.timestamp_ms, s
+        signal = status_signal(s)
+        yield "statuses", s.contact_key, signal.event_id.encode(), s.timestamp_ms, s, signal
     for p in parsed.preferences:
-        yield ("preferences", p.contact_key, f"pref|{p.contact_key}|{p.category}|{p.value}|{p.timestamp_ms}".encode(),
-               p.timestamp_ms, p)
+        signal = preference_signal(p)
+        yield "preferences", p.contact_key, signal.event_id.encode(), p.timestamp_ms, p, signal
     for b in parsed.business:
-        yield "business.events", b.waba_id or b.phone_number_id or "", f"biz|{b.event_id}".encode(), b.timestamp_ms, b
+        yield ("business.events", b.waba_id or b.phone_number_id or "", f"biz|{b.event_id}".encode(), b.timestamp_ms,
+               b, None)
 
 
 @app.agent(raw.topic, name="scrm.normalize")
@@ -57,8 +61,9 @@ async def normalize(stream):  # type: ignore[no-untyped-def]
             await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
             stats.add(STAGE, "dead_lettered")
             continue
-        for topic, key, natural_id, event_time, item in outputs(parsed):
+        for topic, key, natural_id, event_time, item, signal in outputs(parsed):
+            also = ((topics["signals"], to_avro(signal)),) if signal is not None else ()
             await forward_once(seen_wamids, natural_id, event_time, topics[topic], key, to_avro(item),
-                               stats=stats, stage=STAGE, counter=topic)
+                               stats=stats, stage=STAGE, counter=topic, also=also)
         stats.add(STAGE, "changes_ignored", len(parsed.ignored))
         stats.add(STAGE, "processed")

@@ -1,5 +1,5 @@
 """ClickHouse sink agents: one per topic (``messages``, ``statuses``, ``message.state``,
-``conversations``, ``tags``, ``dlq``) into the table of the same name.
+``conversations``, ``tags``, ``decisions``, ``scores``, ``dlq``) into its table (``SINKS``).
 
 Batches come from ``noack_take`` and are acked only after ClickHouse accepted them (or the
 offending record went to the DLQ): Faust's ``take()`` would ack a batch whose body raised."""
@@ -15,8 +15,10 @@ from typing import Any
 from processors.errors import InvalidEvent
 from sinks.clickhouse.rows import (
     SourcePosition,
+    churn_score_row,
     conversation_row,
     dead_letter_row,
+    decision_row,
     message_row,
     message_state_row,
     status_row,
@@ -77,6 +79,8 @@ SINKS: dict[str, tuple[str, RowFn]] = {
     "message.state": ("message_state", message_state_row),
     "conversations": ("conversations", conversation_row),
     "tags": ("tags", tag_row),
+    "decisions": ("automation_decisions", decision_row),
+    "scores": ("churn_scores", churn_score_row),
     "dlq": ("dead_letters", dead_letter_row),
 }
 

@@ -74,20 +74,27 @@ class Pipeline:
         return True
 
 
-@pytest.fixture(scope="module")
-def pipeline(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, request) -> Iterator[Pipeline]:
-    workdir = tmp_path_factory.mktemp("pipeline")
-    tag = request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")
+def make_pipeline(kafka_bootstrap: str, workdir: Path, prefix: str, app_id: str, **extra: str) -> Pipeline:
+    """A Pipeline (worker not started) with its own topics, consumer group, port and paths."""
+    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ,
            "SCRM_KAFKA_BOOTSTRAP": kafka_bootstrap,
-           "SCRM_TOPIC_PREFIX": f"{tag}.",
-           "SCRM_APP_ID": f"scrm-{tag}",
+           "SCRM_TOPIC_PREFIX": f"{prefix}.",
+           "SCRM_APP_ID": app_id,
            "SCRM_WEB_PORT": str(port),
            "SCRM_DATA_DIR": str(workdir / "faust"),
            "SCRM_CLICKHOUSE_PATH": str(workdir / "clickhouse"),
-           "SCRM_SINK_BATCH_SECONDS": "0.3"}
-    p = Pipeline(env, workdir, f"http://127.0.0.1:{port}")
+           "SCRM_SINK_BATCH_SECONDS": "0.3",
+           **extra}
+    return Pipeline(env, workdir, f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="module")
+def pipeline(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, request) -> Iterator[Pipeline]:
+    tag = request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")
+    p = make_pipeline(kafka_bootstrap, tmp_path_factory.mktemp("pipeline"), tag, f"scrm-{tag}",
+                      **getattr(request.module, "PIPELINE_ENV", {}))
     p.scrm("topics", "create")
     p.start_worker()
     try:

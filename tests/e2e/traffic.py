@@ -26,15 +26,23 @@ def status(wa_id: str, wamid: str, ts: int, kind: str, error: tuple[int, str] | 
     return _whatsapp(value)
 
 
+def preference(wa_id: str, ts: int, value: str) -> dict:
+    value_ = {"messaging_product": "whatsapp",
+              "metadata": {"display_phone_number": "85230001234", "phone_number_id": PNID},
+              "user_preferences": [{"wa_id": wa_id, "category": "marketing_messages", "value": value,
+                                    "detail": f"User requested to {value} marketing messages", "timestamp": ts}]}
+    return _whatsapp(value_, field="user_preferences")
+
+
 def reply(wa_id: str, message_id: str, ts: int, text: str, kind: str = "agent", agent_id: str = "agent-7") -> dict:
     return {"source": "agent_inbox", "body": {"message_id": message_id, "phone_number_id": PNID, "wa_id": wa_id,
                                               "agent_id": agent_id, "sender_kind": kind, "text": text,
                                               "timestamp": ts}}
 
 
-def _whatsapp(value: dict) -> dict:
+def _whatsapp(value: dict, field: str = "messages") -> dict:
     return {"source": "whatsapp", "body": {"object": "whatsapp_business_account", "entry": [
-        {"id": "200000000000001", "changes": [{"field": "messages", "value": value}]}]}}
+        {"id": "200000000000001", "changes": [{"field": field, "value": value}]}]}}
 
 
 def write(path: Path, lines: list[dict]) -> Path:

@@ -1,0 +1,198 @@
+"""Churn, segments, automations and the policy gate (DESIGN §5), on ``signals``.
+
+One agent, one table (``engagement``), per partition:
+
+* ``c/<contact key>``: the contact's engagement state (``processors.engagement``);
+* ``clock/<partition>``: the partition's event time: the latest signal time seen (a time more than
+  SCRM_MAX_CLOCK_SKEW_SECONDS ahead of the wall clock does not count);
+* ``due/<partition>/<minute>``: contacts with a timer due in that minute.
+
+When a signal moves the partition's event time into a new minute, every contact due before it
+is advanced to its own due time (silence changing a segment, a deferred coupon at 08:00, a weekly
+follow-up, an SLA check), then the signal is applied to its contact. Idle partitions move on with
+tick signals (the leader sends one per partition every SCRM_CLOCK_TICK_SECONDS; ``scrm clock
+tick --at`` sends one by hand). Results do not depend on when a timer is noticed: each fires at
+its due time, and a contact's own signal fires its due timers first.
+
+Outputs (decisions, sends, CRM writes, scores) are produced and flushed before the table changes:
+a crash in between replays the signal, which yields the same records with the same ids (the
+sender, the CRM writer and ClickHouse keep one of each)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from processors.engagement import Context, Engagement, Step, advance, apply_signal
+from processors.engagement_codec import dumps, loads
+from processors.errors import InvalidEvent
+from processors.events import Signal, SignalKind
+from processors.policy import Outcome
+from streams.app import app, settings, stats, topics
+from streams.automation_records import (
+    TICK_KEY,
+    crm_record,
+    decision_record,
+    outbound_record,
+    score_record,
+    signal_from_avro,
+    tick_record,
+)
+from streams.dlq import DeadLetters
+from streams.errors import DecodeError
+from streams.rules import read_automations, read_lexicon, read_pack
+from streams.tables import bytes_table
+
+logger = logging.getLogger(__name__)
+STAGE = "automation"
+MINUTE_MS = 60_000
+signals = topics["signals"]
+dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
+config = read_automations(settings.automations_file)
+ctx = Context(tags=read_pack(settings.rules_file), sentiment=read_lexicon(settings.sentiment_file),
+              automations=config.automations, policy=config.policy, churn=config.churn,
+              default_timezone=settings.default_timezone)
+engagement = bytes_table("engagement", partitions=signals.spec.partitions,
+                         help="contact key -> engagement state; partition event time; timers by minute")
+
+
+def _contact_key(contact: str) -> bytes:
+    return b"c/" + contact.encode()
+
+
+def _due_key(partition: int, minute: int) -> bytes:
+    return f"due/{partition}/{minute}".encode()
+
+
+class Batch:
+    """What one signal changes: records to send, then table writes (after a flush)."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str, dict[str, Any]]] = []
+        self.states: dict[str, Engagement] = {}
+        self.schedule: dict[int, set[str]] = {}
+        self.buckets: dict[int, list[str] | None] = {}
+
+    def emit(self, step: Step) -> None:
+        state = step.state
+        for d in step.decisions:
+            self.records.append(("decisions", state.contact_key, decision_record(d, state, ctx.automations.version)))
+            stats.add(STAGE, f"decision.{d.outcome.value}.{d.reason}")
+            if d.outcome is Outcome.ALLOW and d.action.customer_facing:
+                self.records.append(("outbound", state.contact_key, outbound_record(d, state)))
+        for u in step.crm:
+            self.records.append(("crm.writes", state.contact_key, crm_record(u, state)))
+        for s in step.scores:
+            self.records.append(("scores", state.contact_key, score_record(s, state)))
+            if s.score.segment != s.previous_segment:
+                stats.add(STAGE, f"segment.{s.score.segment}")
+
+    def keep(self, before: Engagement | None, after: Engagement) -> None:
+        self.states[after.contact_key] = after
+        due = after.next_due_ms
+        if due is not None and (before is None or before.next_due_ms != due):
+            self.schedule.setdefault(due // MINUTE_MS, set()).add(after.contact_key)
+
+
+def _load(contact: str, batch: Batch) -> Engagement | None:
+    if contact in batch.states:
+        return batch.states[contact]
+    raw = engagement.get(_contact_key(contact))
+    return loads(raw) if raw is not None else None
+
+
+def _fire(partition: int, clock: int, now: int, batch: Batch) -> None:
+    """Advance every contact of ``partition`` with a timer due before ``now``'s minute, each to the
+    end of the previous minute (timers fire at their own due times inside ``advance``)."""
+    first = clock // MINUTE_MS if clock else now // MINUTE_MS
+    limit = (now // MINUTE_MS) * MINUTE_MS - 1
+    for minute in range(first, now // MINUTE_MS):
+        raw = engagement.get(_due_key(partition, minute))
+        if raw is None:
+            continue
+        batch.buckets[minute] = None
+        for contact in json.loads(raw):
+            state = _load(contact, batch)
+            if state is None or state.next_due_ms is None or state.next_due_ms > limit:
+                continue  # already advanced, or moved on since it was scheduled here
+            step = advance(state, limit, ctx)
+            batch.emit(step)
+            batch.keep(state, step.state)
+            stats.add(STAGE, "timers_fired")
+
+
+async def _commit(partition: int, batch: Batch, clock: int | None) -> None:
+    for topic, key, record in batch.records:
+        await topics[topic].send(key, record)
+    if batch.records:
+        await app.producer.flush()  # the records are durable before the state that produced them
+    for minute, contacts in batch.schedule.items():
+        known = engagement.get(_due_key(partition, minute)) if minute not in batch.buckets else None
+        merged = sorted(set(json.loads(known) if known else ()) | contacts)
+        batch.buckets[minute] = merged
+    for minute, bucket in batch.buckets.items():
+        due_key = _due_key(partition, minute)
+        if bucket:
+            engagement[due_key] = json.dumps(bucket).encode()
+        elif engagement.get(due_key) is not None:
+            del engagement[due_key]
+    for contact, state in batch.states.items():
+        engagement[_contact_key(contact)] = dumps(state)
+    if clock is not None:
+        engagement[f"clock/{partition}".encode()] = str(clock).encode()
+
+
+@app.agent(signals.topic, name="scrm.automation")
+async def automation(stream):  # type: ignore[no-untyped-def]
+    skew_ms = int(settings.max_clock_skew_seconds * 1000)
+    async for event in stream.events():
+        stats.add(STAGE, "in")
+        partition = event.message.partition
+        try:
+            sig: Signal = signal_from_avro(signals.decode(event.message.value))
+        except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
+            await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
+            stats.add(STAGE, "dead_lettered")
+            continue
+        batch = Batch()
+        raw_clock = engagement.get(f"clock/{partition}".encode())
+        clock = int(raw_clock) if raw_clock is not None else 0
+        new_clock = None
+        if sig.timestamp_ms > clock and sig.timestamp_ms <= time.time() * 1000 + skew_ms:
+            _fire(partition, clock, sig.timestamp_ms, batch)
+            new_clock = sig.timestamp_ms
+        elif sig.timestamp_ms > clock:
+            stats.add(STAGE, "clock_skew_ignored")
+        if sig.kind is SignalKind.TICK:
+            stats.add(STAGE, "ticks")
+        else:
+            try:
+                before = _load(sig.contact_key, batch)
+                step = apply_signal(before, sig, ctx)
+            except (InvalidEvent, KeyError, TypeError, ValueError) as exc:  # corrupt stored state, bad values
+                await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
+                stats.add(STAGE, "dead_lettered")
+                continue
+            if step.duplicate:
+                stats.add(STAGE, "deduplicated")
+            else:
+                batch.emit(step)
+                batch.keep(before, step.state)
+        await _commit(partition, batch, new_clock)
+        stats.add(STAGE, "processed")
+
+
+async def send_ticks(at_ms: int) -> int:
+    """A tick at ``at_ms`` on every partition of ``signals``; the number sent."""
+    record = signals.encode(tick_record(at_ms))
+    for partition in range(signals.spec.partitions):
+        await signals.topic.send(key=TICK_KEY, value=record, partition=partition)
+    return signals.spec.partitions
+
+
+if settings.clock_tick_seconds > 0:
+    @app.timer(settings.clock_tick_seconds, on_leader=True, name="scrm.clock")  # type: ignore[untyped-decorator]
+    async def clock_ticks() -> None:
+        await send_ticks(int(time.time() * 1000))

@@ -1,0 +1,61 @@
+"""``scrm clock tick [--at TIME]``: move event time on every partition of ``signals``.
+
+Timers (a contact going silent, a coupon deferred to 08:00, weekly follow-ups) fire when event
+time passes them. The running worker's leader ticks every SCRM_CLOCK_TICK_SECONDS; ops use this
+after a replay, or with ticks turned off, to advance to a chosen time."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from processors.timestamps import iso8601_to_ms
+from streams.app import app, settings, topics
+from streams.automation_records import TICK_KEY, tick_record
+from streams.commands.errors import fail
+from streams.faust_cli import argument, option
+
+
+@app.command(
+    argument("action", type=str),
+    option("--at", "at", type=str, default=None,
+           help="the event time to tick to: ISO-8601 with a timezone (2026-12-31T10:00:00+08:00) or epoch ms; "
+                "default: now"),
+)
+async def clock(self: Any, action: str, at: str | None) -> None:
+    """`tick`: send an event-time tick to every partition of the signals topic."""
+    if action != "tick":
+        fail("clock", f"unknown action {action!r}; the only action is `tick` (scrm clock tick --at TIME)")
+    at_ms = _parse(at)
+    signals = topics["signals"]
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+                                request_timeout_ms=15000)
+    try:
+        await producer.start()
+    except KafkaError as exc:
+        fail("clock", f"cannot reach Kafka at {settings.kafka_bootstrap} ({type(exc).__name__}); start it with "
+                      "`make kafka-start` or set SCRM_KAFKA_BOOTSTRAP", 1)
+    try:
+        value = signals.encode(tick_record(at_ms))
+        for partition in range(signals.spec.partitions):
+            await producer.send_and_wait(signals.name, value, key=TICK_KEY, partition=partition)
+    except KafkaError as exc:
+        fail("clock", f"sending ticks failed ({type(exc).__name__}: {exc}); nothing to undo, run it again", 1)
+    finally:
+        await producer.stop()
+    print(f"ticked {signals.spec.partitions} partitions of {signals.name} to {at_ms} ms")
+
+
+def _parse(at: str | None) -> int:
+    if at is None:
+        return int(time.time() * 1000)
+    if at.isdigit():
+        return int(at)
+    try:
+        return iso8601_to_ms(at)
+    except ValueError:
+        fail("clock", f"--at {at!r} is neither epoch milliseconds nor ISO-8601 with a timezone "
+                      "(e.g. 2026-12-31T10:00:00+08:00)")
