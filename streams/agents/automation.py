@@ -48,6 +48,11 @@ from streams.tables import bytes_table
 logger = logging.getLogger(__name__)
 STAGE = "automation"
 MINUTE_MS = 60_000
+# A tick alone writes the partition clock at most this often. Not writing it only makes the next
+# scan start at an older minute (buckets are deleted once fired, so nothing fires twice), and
+# idle ticks stop producing a changelog write per partition per minute: an in-flight changelog
+# write at shutdown sends the next start through Faust's changelog recovery (docs/automation.md).
+CLOCK_PERSIST_MS = 3_600_000
 signals = topics["signals"]
 dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 config = read_automations(settings.automations_file)
@@ -69,7 +74,8 @@ def _due_key(partition: int, minute: int) -> bytes:
 class Batch:
     """What one signal changes: records to send, then table writes (after a flush)."""
 
-    def __init__(self) -> None:
+    def __init__(self, floor_minute: int) -> None:
+        self.floor_minute = floor_minute  # the partition's current minute: earlier buckets are never read again
         self.records: list[tuple[str, str, dict[str, Any]]] = []
         self.states: dict[str, Engagement] = {}
         self.schedule: dict[int, set[str]] = {}
@@ -93,7 +99,8 @@ class Batch:
         self.states[after.contact_key] = after
         due = after.next_due_ms
         if due is not None and (before is None or before.next_due_ms != due):
-            self.schedule.setdefault(due // MINUTE_MS, set()).add(after.contact_key)
+            minute = max(due // MINUTE_MS, self.floor_minute)
+            self.schedule.setdefault(minute, set()).add(after.contact_key)
 
 
 def _load(contact: str, batch: Batch) -> Engagement | None:
@@ -123,7 +130,7 @@ def _fire(partition: int, clock: int, now: int, batch: Batch) -> None:
             stats.add(STAGE, "timers_fired")
 
 
-async def _commit(partition: int, batch: Batch, clock: int | None) -> None:
+async def _commit(partition: int, batch: Batch, clock: int, new_clock: int | None) -> None:
     for topic, key, record in batch.records:
         await topics[topic].send(key, record)
     if batch.records:
@@ -140,8 +147,8 @@ async def _commit(partition: int, batch: Batch, clock: int | None) -> None:
             del engagement[due_key]
     for contact, state in batch.states.items():
         engagement[_contact_key(contact)] = dumps(state)
-    if clock is not None:
-        engagement[f"clock/{partition}".encode()] = str(clock).encode()
+    if new_clock is not None and (batch.states or batch.buckets or new_clock - clock >= CLOCK_PERSIST_MS):
+        engagement[f"clock/{partition}".encode()] = str(new_clock).encode()
 
 
 @app.agent(signals.topic, name="scrm.automation")
@@ -156,13 +163,14 @@ async def automation(stream):  # type: ignore[no-untyped-def]
             await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
             stats.add(STAGE, "dead_lettered")
             continue
-        batch = Batch()
         raw_clock = engagement.get(f"clock/{partition}".encode())
         clock = int(raw_clock) if raw_clock is not None else 0
         new_clock = None
-        if sig.timestamp_ms > clock and sig.timestamp_ms <= time.time() * 1000 + skew_ms:
-            _fire(partition, clock, sig.timestamp_ms, batch)
+        if clock < sig.timestamp_ms <= time.time() * 1000 + skew_ms:
             new_clock = sig.timestamp_ms
+        batch = Batch((new_clock or clock) // MINUTE_MS)
+        if new_clock is not None:
+            _fire(partition, clock, new_clock, batch)
         elif sig.timestamp_ms > clock:
             stats.add(STAGE, "clock_skew_ignored")
         if sig.kind is SignalKind.TICK:
@@ -180,7 +188,7 @@ async def automation(stream):  # type: ignore[no-untyped-def]
             else:
                 batch.emit(step)
                 batch.keep(before, step.state)
-        await _commit(partition, batch, new_clock)
+        await _commit(partition, batch, clock, new_clock)
         stats.add(STAGE, "processed")
 
 
