@@ -11,6 +11,7 @@ def main() -> None:
     try:  # settings and the rule pack are read on import: a bad one is a user mistake, not a crash
         import streams.agents
         import streams.commands
+        import streams.watchdog
         import streams.web  # noqa: F401
         from streams.app import app
     except ConfigError as exc:

@@ -47,6 +47,7 @@ class Settings:
     sentiment_file: str | None = None  # sentiment lexicon (YAML rule pack); packaged default when unset
     clock_tick_seconds: float = 60.0  # the leader ticks event time this often on idle partitions; 0 = off
     max_clock_skew_seconds: float = 300.0  # event times further ahead of the wall clock do not move timers
+    stall_seconds: float = 300.0  # no committed progress with lag this long after recovery: exit 70 (0 = off)
     default_timezone: str = "UTC"  # for contacts whose phone number gives no time zone
     conversation_idle_hours: float = 24.0  # silence that ends a conversation
     conversation_reopen_days: float = 7.0  # a conversation this soon after a resolved one reopens it

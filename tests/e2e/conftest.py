@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from tests.conftest import free_port
 
 SCRM = str(Path(sys.executable).parent / "scrm")
 SAMPLE = Path(__file__).resolve().parents[2] / "streams" / "samples" / "sample.jsonl"
+EXIT_STALLED = 70  # streams.watchdog: the worker asks its supervisor for a restart
 COUNTS = "SELECT count() AS stored, uniqExact(wamid) AS distinct_ids FROM scrm.messages"
 
 
@@ -28,6 +30,8 @@ class Pipeline:
     workdir: Path
     web: str
     worker: subprocess.Popen | None = None
+    restarts: int = 0  # stall-watchdog exits the supervisor restarted
+    _supervise: bool = False
 
     def scrm(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
         proc = subprocess.run([SCRM, *args], env=self.env, cwd=self.workdir, capture_output=True, text=True,
@@ -47,10 +51,24 @@ class Pipeline:
         with urllib.request.urlopen(f"{self.web}/stats/", timeout=10) as response:
             return json.loads(response.read())
 
-    def start_worker(self) -> None:
+    def _spawn(self) -> None:
         log = open(self.workdir / "worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
         self.worker = subprocess.Popen([SCRM, "worker", "-l", "info"], env=self.env, cwd=self.workdir,
                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def _supervisor(self) -> None:
+        """Restart the worker when it exits asking for it (exit 70), as Kubernetes or compose would."""
+        while self._supervise and self.worker is not None:
+            code = self.worker.wait()
+            if not self._supervise or code != EXIT_STALLED:
+                return
+            self.restarts += 1
+            self._spawn()
+
+    def start_worker(self) -> None:
+        self._spawn()
+        self._supervise = True
+        threading.Thread(target=self._supervisor, daemon=True).start()
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert self.worker.poll() is None, (self.workdir / "worker.log").read_text()[-3000:]
@@ -63,6 +81,7 @@ class Pipeline:
 
     def stop_worker(self, sig: int = signal.SIGTERM, timeout: float = 60) -> bool:
         """Signal the worker and wait; True when it exited by itself, False when it had to be killed."""
+        self._supervise = False
         if self.worker and self.worker.poll() is None:
             self.worker.send_signal(sig)
             try:
@@ -86,6 +105,7 @@ def make_pipeline(kafka_bootstrap: str, workdir: Path, prefix: str, app_id: str,
            "SCRM_DATA_DIR": str(workdir / "faust"),
            "SCRM_CLICKHOUSE_PATH": str(workdir / "clickhouse"),
            "SCRM_SINK_BATCH_SECONDS": "0.3",
+           "SCRM_STALL_SECONDS": "30",
            **extra}
     return Pipeline(env, workdir, f"http://127.0.0.1:{port}")
 

@@ -1,0 +1,54 @@
+"""Stall watchdog: exit a worker that is ready, has lag, and commits nothing.
+
+After a crash, a worker whose tables must read their changelog can become ready and then never
+commit again (Faust's recovery race, faust-streaming/faust#596-like: events dropped from the
+agents' queues leave a gap in the acked offsets, so the committed offset never moves). Restarting
+clears it: recovery has already brought the local tables up to date. So every
+``SCRM_STALL_SECONDS`` (0 = off) of no committed progress while the app's own consumer group
+has lag, outside recovery and rebalancing, the worker logs an error and exits with code 70 for
+its supervisor (Kubernetes, docker compose ``restart:``, systemd) to start it again. Every
+effect is idempotent, so whatever was in flight is simply processed again."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+from streams.app import app, settings, stats
+from streams.kafka_admin import BrokerUnavailable, group_lag
+
+logger = logging.getLogger(__name__)
+EXIT_STALLED = 70
+CHECK_SECONDS = 10.0
+_progress: dict[str, Any] = {"committed": None, "since": None}
+
+
+@app.timer(CHECK_SECONDS, name="scrm.watchdog")  # type: ignore[untyped-decorator]
+async def stall_watchdog() -> None:
+    if settings.stall_seconds <= 0:
+        return
+    now = time.monotonic()
+    if app.rebalancing or app.in_recovery or not app.consumer.assignment():
+        _progress.update(committed=None, since=now)
+        return
+    names = sorted({t for agent in app.agents.values() for t in agent.channel.topics})
+    try:
+        lag = await group_lag(settings, settings.app_id, names)
+    except BrokerUnavailable:
+        _progress.update(committed=None, since=now)  # the broker is away: not a stall of ours
+        return
+    committed = tuple(sorted((p.topic, p.partition, p.committed) for p in lag))
+    behind = sum(p.lag for p in lag)
+    if behind == 0 or committed != _progress["committed"]:
+        _progress.update(committed=committed, since=now)
+        return
+    stalled_for = now - (_progress["since"] or now)
+    if stalled_for >= settings.stall_seconds:
+        stats.add("watchdog", "stalls")
+        logger.error("worker stalled: %d events of lag and no offset committed for %.0f s (Faust recovery race, "
+                     "faust#596); exiting with code %d so the supervisor restarts it", behind, stalled_for,
+                     EXIT_STALLED)
+        logging.shutdown()
+        os._exit(EXIT_STALLED)
