@@ -1,29 +1,16 @@
 """Automation outputs (processors.engagement) -> Avro record dicts for ``decisions``,
-``outbound``, ``crm.writes`` and ``scores``; Signal records -> Signals. Wire types stop here."""
+``outbound``, ``crm.writes`` and ``scores``, and the tick record. Wire types stop here."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from typing import Any
 
 from processors.engagement import CrmUpdate, Engagement, ScoreChange
-from processors.events import Signal, SignalKind
+from processors.events import SignalKind
 from processors.policy import Decision
-from sinks.clickhouse.rows import epoch_ms
 
 TICK_KEY = b"__tick__"
-
-
-_SIGNAL_FIELDS = tuple(f.name for f in fields(Signal))
-
-
-def signal_from_avro(rec: dict[str, Any]) -> Signal:
-    """A Signal record (plain strings, not the message enums: a tick has no direction)."""
-    values = {k: rec[k] for k in _SIGNAL_FIELDS if k in rec}
-    values["kind"] = SignalKind(rec["kind"])
-    values["timestamp_ms"] = epoch_ms(rec["timestamp_ms"])
-    return Signal(**values)
 
 
 def tick_record(at_ms: int) -> dict[str, Any]:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import fields
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
 
-from processors.events import Direction, Envelope, MessageEvent, SenderKind, StatusKind
+from processors.events import Envelope, MessageEvent
 from sinks.clickhouse.rows import epoch_ms
 
 T = TypeVar("T")
-_ENUMS: dict[str, type[Enum]] = {"direction": Direction, "sender_kind": SenderKind, "status": StatusKind}
 _TIMES = ("timestamp_ms", "received_at_ms", "conversation_expires_ms", "occurred_at_ms")
 
 
 _NAMES: dict[type, tuple[str, ...]] = {}
+_ENUMS: dict[type, dict[str, type[Enum]]] = {}
 
 
 def _names(cls: type) -> tuple[str, ...]:
@@ -22,6 +22,17 @@ def _names(cls: type) -> tuple[str, ...]:
     if names is None:
         names = _NAMES[cls] = tuple(f.name for f in fields(cls))
     return names
+
+
+def _enums(cls: type) -> dict[str, type[Enum]]:
+    """Fields declared with an enum type (``direction: Direction``), by name; a plain ``str``
+    field of the same name in another record is left alone."""
+    enums = _ENUMS.get(cls)
+    if enums is None:
+        hints = get_type_hints(cls)
+        enums = _ENUMS[cls] = {name: hint for name in _names(cls)
+                               if isinstance(hint := hints[name], type) and issubclass(hint, Enum)}
+    return enums
 
 
 def to_avro(event: Any) -> dict[str, Any]:
@@ -41,7 +52,7 @@ def to_avro(event: Any) -> dict[str, Any]:
 def from_avro(cls: type[T], rec: dict[str, Any]) -> T:
     """An Avro record (any catalogued version, read into the newest) as a domain event."""
     values = {k: rec[k] for k in _names(cls) if k in rec}
-    for key, enum in _ENUMS.items():
+    for key, enum in _enums(cls).items():
         if key in values:
             values[key] = enum(values[key])
     for key, value in values.items():

@@ -37,11 +37,11 @@ from streams.automation_records import (
     decision_record,
     outbound_record,
     score_record,
-    signal_from_avro,
     tick_record,
 )
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
+from streams.mapping import from_avro
 from streams.rules import read_automations, read_lexicon, read_pack
 from streams.tables import bytes_table
 
@@ -158,7 +158,7 @@ async def automation(stream):  # type: ignore[no-untyped-def]
         stats.add(STAGE, "in")
         partition = event.message.partition
         try:
-            sig: Signal = signal_from_avro(signals.decode(event.message.value))
+            sig = from_avro(Signal, signals.decode(event.message.value))
         except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
             await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
             stats.add(STAGE, "dead_lettered")

@@ -11,11 +11,11 @@ from processors.automations import AutomationError, action_id, language_for, loa
 from processors.churn import DAY_MS, ChurnRules, Signals, evaluate, next_change_ms
 from processors.engagement import Context, Engagement, advance, apply_signal
 from processors.engagement_codec import dumps, loads
-from processors.events import SignalKind
-from streams.automation_records import signal_from_avro, tick_record
+from processors.events import Signal, SignalKind
+from streams.automation_records import tick_record
 from streams.catalog import load_catalog
 from streams.codec import AvroCodec, make_framing
-from streams.mapping import to_avro
+from streams.mapping import from_avro, to_avro
 from streams.rules import read_automations, read_lexicon, read_pack
 from tests import month_script as month
 
@@ -156,6 +156,6 @@ def test_bad_automation_files_say_what_is_wrong(doc, message):
 def test_signals_round_trip_through_avro():
     codec = AvroCodec(make_framing(load_catalog(), None), "Signal", subject="signals-value")
     for sig in month.signals()[:-1]:
-        assert signal_from_avro(codec.loads(codec.dumps(to_avro(sig)))) == sig
-    tick = signal_from_avro(codec.loads(codec.dumps(tick_record(123))))
+        assert from_avro(Signal, codec.loads(codec.dumps(to_avro(sig)))) == sig
+    tick = from_avro(Signal, codec.loads(codec.dumps(tick_record(123))))
     assert (tick.kind, tick.timestamp_ms, tick.contact_key) == (SignalKind.TICK, 123, "")
