@@ -178,11 +178,12 @@ class Resolver:
         if obs.phone_e164:
             rec["e164"] = obs.phone_e164
         self.store[f"r/{obs.record_id}"] = rec
-        for p in rec["phones"]:
+        known = old or {"phones": (), "emails": (), "purchases": ()}  # only new keys touch the indexes
+        for p in set(rec["phones"]) - set(known["phones"]):
             self._index("p", p, rec["id"], rec["first_seen"])
-        for e in rec["emails"]:
-            self._index("e", e, rec["id"], rec["updated"])
-        for sku, ts in rec["purchases"]:
+        for e in set(rec["emails"]) - set(known["emails"]):
+            self._index("e", e, rec["id"], obs.ts_ms)
+        for sku, ts in {tuple(p) for p in rec["purchases"]} - {tuple(p) for p in known["purchases"]}:
             self._index("s", sku, rec["id"], ts)
         return rec
 
