@@ -233,8 +233,7 @@ def _inbound(state: Engagement, sig: Signal, at: int, ctx: Context,
     s = state.signals
     month = now - int(ctx.churn.churned_days * DAY_MS)
     interactions = s.interactions
-    if not any(now - HOUR_MS < t <= now for t in interactions) and not any(now < t <= now + HOUR_MS
-                                                                           for t in interactions):
+    if not any(now - HOUR_MS < t <= now + HOUR_MS for t in interactions):  # else part of that burst
         interactions = _add(_prune(interactions, month), now, 512)
     matches = tag_text(ctx.tags, sig.text, wamid=sig.wamid or sig.event_id, ts_ms=now).matches if sig.text else ()
     tags = {m.tag for m in matches}

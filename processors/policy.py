@@ -187,15 +187,19 @@ def consent_at(facts: PolicyFacts, now_ms: int) -> tuple[str, str] | None:
 def window_open(facts: PolicyFacts, now_ms: int, rules: PolicyRules) -> bool:
     """Inside 24 h of the latest inbound at or before ``now``, unless Meta said (131047) that the
     window had closed after that inbound."""
-    last = max((t for t in facts.inbound_ms if t <= now_ms), default=None)
+    last = _last_inbound(facts, now_ms)
     if last is None or now_ms >= last + rules.window_ms:
         return False
     return not any(last <= ts <= now_ms for ts, code in facts.errors if code == WINDOW_CLOSED)
 
 
 def window_expires_ms(facts: PolicyFacts, now_ms: int, rules: PolicyRules) -> int | None:
-    last = max((t for t in facts.inbound_ms if t <= now_ms), default=None)
+    last = _last_inbound(facts, now_ms)
     return None if last is None else last + rules.window_ms
+
+
+def _last_inbound(facts: PolicyFacts, now_ms: int) -> int | None:
+    return max((t for t in facts.inbound_ms if t <= now_ms), default=None)
 
 
 def decide(action: Action, facts: PolicyFacts, now_ms: int, rules: PolicyRules, zone: ZoneInfo) -> Decision:

@@ -46,3 +46,8 @@ app = faust.App(
 topics = Topics(app, settings, catalog, framing)
 stats = Stats()
 warehouse = Warehouse(settings)
+
+
+def consumed_topics() -> list[str]:
+    """Every topic an agent of this app reads (what `scrm wait` and the stall watchdog watch)."""
+    return sorted({t for agent in app.agents.values() for t in agent.channel.topics})

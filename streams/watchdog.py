@@ -16,7 +16,7 @@ import os
 import time
 from typing import Any
 
-from streams.app import app, settings, stats
+from streams.app import app, consumed_topics, settings, stats
 from streams.kafka_admin import BrokerUnavailable, group_lag
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ async def stall_watchdog() -> None:
     if app.rebalancing or app.in_recovery or not app.consumer.assignment():
         _progress.update(committed=None, since=now)
         return
-    names = sorted({t for agent in app.agents.values() for t in agent.channel.topics})
+    names = consumed_topics()
     try:
         lag = await group_lag(settings, settings.app_id, names)
     except BrokerUnavailable:

@@ -144,7 +144,7 @@ def action_id(rule_id: str, contact_key: str, trigger: str) -> str:
 def action_for(rule: Automation, contact_key: str, trigger: str, now_ms: int, language: str) -> Action:
     return Action(action_id=action_id(rule.id, contact_key, trigger), rule_id=rule.id, contact_key=contact_key,
                   kind=rule.kind, trigger=trigger, created_ms=now_ms, category=rule.category,
-                  content=rule.template or rule.id, event_key=f"{rule.event}" if rule.event else None,
+                  content=rule.template or rule.id, event_key=rule.event,
                   promotion=rule.promotion, template=rule.template,
                   language=language if rule.kind == "template" else None,
                   text=rule.text_for(language) if rule.kind == "text" else None, title=rule.title)

@@ -11,7 +11,7 @@ import click
 from sinks.clickhouse.factory import open_backend
 from sinks.clickhouse.migrate import migrate as apply_migrations
 from sinks.errors import SinkError
-from streams.app import app, catalog, settings
+from streams.app import app, catalog, consumed_topics, settings
 from streams.commands.errors import fail
 from streams.commands.output import table
 from streams.faust_cli import argument, option
@@ -60,7 +60,7 @@ async def topics(self: Any, action: str) -> None:
 async def wait(self: Any, timeout: float, group: str | None, settle: float) -> None:
     """Block until the app's consumer group has zero lag on every topic its agents read."""
     group = group or settings.app_id
-    names = sorted({t for agent in app.agents.values() for t in agent.channel.topics})
+    names = consumed_topics()
     deadline = time.monotonic() + timeout
     zero_since: float | None = None
     lag: list[PartitionLag] = []
