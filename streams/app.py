@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import faust
 
+from streams import offset_safety
 from streams.catalog import load_catalog
 from streams.codec import make_framing
 from streams.settings import Settings
@@ -44,6 +45,7 @@ app = faust.App(
     stream_wait_empty=False,
 )
 topics = Topics(app, settings, catalog, framing)
+offset_safety.install({settings.topic(t.name) for t in catalog.topics if "compact" in t.cleanup}.__contains__)
 stats = Stats()
 warehouse = Warehouse(settings)
 
