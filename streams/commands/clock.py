@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from processors.timestamps import iso8601_to_ms
-from streams.app import app, settings, topics
+from streams.app import app, topics
 from streams.automation_records import TICK_KEY, tick_record
+from streams.commands import kafka_clients
 from streams.commands.errors import fail
 from streams.faust_cli import argument, option
 
@@ -31,13 +31,8 @@ async def clock(self: Any, action: str, at: str | None) -> None:
         fail("clock", f"unknown action {action!r}; the only action is `tick` (scrm clock tick --at TIME)")
     at_ms = _parse(at)
     signals = topics["signals"]
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
-                                request_timeout_ms=15000)
-    try:
-        await producer.start()
-    except KafkaError as exc:
-        fail("clock", f"cannot reach Kafka at {settings.kafka_bootstrap} ({type(exc).__name__}); start it with "
-                      "`make kafka-start` or set SCRM_KAFKA_BOOTSTRAP", 1)
+    producer = kafka_clients.producer()
+    await kafka_clients.start("clock", producer)
     try:
         value = signals.encode(tick_record(at_ms))
         for partition in range(signals.spec.partitions):

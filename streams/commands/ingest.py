@@ -8,12 +8,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from processors.errors import InvalidEvent
 from processors.ingest_lines import RAW_TOPIC, envelope_from_line, raw_key
-from streams.app import app, settings, topics
+from streams.app import app, topics
+from streams.commands import kafka_clients
 from streams.commands.errors import fail
 from streams.dlq import dead_letter as make_dead_letter
 from streams.faust_cli import argument, option
@@ -41,13 +41,8 @@ async def ingest(self: Any, file: str, dead_letter: bool) -> None:
             good.append((number, envelope_from_line(line, now_ms=now_ms)))
         except InvalidEvent as exc:
             bad.append((number, line, exc))
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
-                                enable_idempotence=True, request_timeout_ms=15000)
-    try:
-        await producer.start()
-    except KafkaError as exc:
-        fail("ingest", f"cannot reach Kafka at {settings.kafka_bootstrap} ({type(exc).__name__}); "
-                       "start it with `make kafka-start` or set SCRM_KAFKA_BOOTSTRAP. Nothing was produced.")
+    producer = kafka_clients.producer()
+    await kafka_clients.start("ingest", producer, " Nothing was produced.")
     per_topic: Counter[str] = Counter()
     try:
         futures = []
