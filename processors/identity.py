@@ -334,7 +334,7 @@ class Resolver:
         named = [(r["name"], r["source"], r["name_ts"]) for r in recs if r["name"]]
         chosen = max(named, key=lambda n: (n[2], n[0])) if named else None
         conflict = None
-        if len({name_key(n[0]) for n in named}) > 1 and chosen is not None:
+        if len({" ".join(sorted(name_key(n[0]).split())) for n in named}) > 1 and chosen is not None:
             values = tuple(sorted(named))
             conflict = Conflict(_h(cid, "name", repr(values)), cid, "name", chosen[0], values)
         e164 = sorted({r["e164"] for r in recs if r.get("e164")})

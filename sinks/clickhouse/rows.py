@@ -145,3 +145,26 @@ def churn_score_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
     names = ("contact_key", "phone_number_id", "score", "segment", "previous_segment", "reason")
     return {**{n: rec.get(n) for n in names}, "factors": rec["factors_json"], "scored_at": _dt(rec["scored_at_ms"]),
             "src_partition": src.partition, "src_offset": src.offset}
+
+
+def contact_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    """A ContactProfile record -> ``contacts``."""
+    names = ("contact_id", "records", "contact_keys", "phones", "emails", "name", "name_source", "merged_into")
+    return {**{n: rec.get(n) for n in names}, "first_seen": _dt(rec["first_seen_ms"]),
+            "updated_at": _dt(rec["updated_ms"]), "src_partition": src.partition, "src_offset": src.offset}
+
+
+def contact_merge_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    """A ContactMerge record -> ``contact_merges``."""
+    names = ("merge_id", "into", "absorbed", "evidence_kind", "evidence_detail", "confidence", "undone", "undone_by")
+    return {**{n: rec.get(n) for n in names}, "left_records": rec["left"], "right_records": rec["right"],
+            "merged_at": _dt(rec["merged_at_ms"]), "undone_at": _dt(rec.get("undone_at_ms")),
+            "src_partition": src.partition, "src_offset": src.offset}
+
+
+def contact_conflict_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    """A ContactConflict record -> ``contact_conflicts``."""
+    values = [{"value": v["value"], "source": v["source"], "ts": _dt(v["ts_ms"])} for v in rec["values"]]
+    return {"conflict_id": rec["conflict_id"], "contact_id": rec["contact_id"], "field": rec["field"],
+            "chosen": rec["chosen"], "open": rec["open"], "values": values, "detected_at": _dt(rec["detected_at_ms"]),
+            "src_partition": src.partition, "src_offset": src.offset}

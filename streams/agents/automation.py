@@ -14,9 +14,9 @@ tick signals (the leader sends one per partition every SCRM_CLOCK_TICK_SECONDS; 
 tick --at`` sends one by hand). Results do not depend on when a timer is noticed: each fires at
 its due time, and a contact's own signal fires its due timers first.
 
-Outputs (decisions, sends, CRM writes, scores) are produced and flushed before the table changes:
-a crash in between replays the signal, which yields the same records with the same ids (the
-sender, the CRM writer and ClickHouse keep one of each)."""
+Outputs (decisions, sends, CRM writes, scores, identity observations) are produced and flushed
+before the table changes: a crash in between replays the signal, which yields the same records
+with the same ids (the sender, the CRM writer and ClickHouse keep one of each)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from processors.engagement import Context, Engagement, Step, advance, apply_sign
 from processors.engagement_codec import dumps, loads
 from processors.errors import InvalidEvent
 from processors.events import Signal, SignalKind
+from processors.identity_sources import from_whatsapp
 from processors.policy import Outcome
 from streams.app import app, settings, stats, topics
 from streams.automation_records import (
@@ -41,6 +42,7 @@ from streams.automation_records import (
 )
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
+from streams.identity_records import observation_record
 from streams.mapping import from_avro
 from streams.rules import read_automations, read_lexicon, read_pack
 from streams.tables import bytes_table
@@ -81,7 +83,7 @@ class Batch:
         self.schedule: dict[int, set[str]] = {}
         self.buckets: dict[int, list[str] | None] = {}
 
-    def emit(self, step: Step) -> None:
+    def emit(self, step: Step, at_ms: int | None = None) -> None:
         state = step.state
         for d in step.decisions:
             self.records.append(("decisions", state.contact_key, decision_record(d, state, ctx.automations.version)))
@@ -94,6 +96,9 @@ class Batch:
             self.records.append(("scores", state.contact_key, score_record(s, state)))
             if s.score.segment != s.previous_segment:
                 stats.add(STAGE, f"segment.{s.score.segment}")
+        if step.identity_changed:  # a number or profile name first seen or changed: identity resolution
+            seen = from_whatsapp(state.contact_key, state.wa_id, state.profile_name, at_ms or state.clock_ms)
+            self.records.append(("identity", state.contact_key, observation_record(seen)))
 
     def keep(self, before: Engagement | None, after: Engagement) -> None:
         self.states[after.contact_key] = after
@@ -186,7 +191,7 @@ async def automation(stream):  # type: ignore[no-untyped-def]
             if step.duplicate:
                 stats.add(STAGE, "deduplicated")
             else:
-                batch.emit(step)
+                batch.emit(step, sig.timestamp_ms)
                 batch.keep(before, step.state)
         await _commit(partition, batch, clock, new_clock)
         stats.add(STAGE, "processed")

@@ -1,5 +1,6 @@
 """raw CRM envelopes (HubSpot webhooks, generic CDC) -> CrmChanges on ``crm.changes``, keyed by
-the CRM contact, deduplicated on the change id (HubSpot retries; ops replay). A phone that cannot
+the CRM contact, deduplicated on the change id (HubSpot retries; ops replay). Contact changes and
+orders that say who someone is also go to ``identity`` (``processors.identity_sources``). A phone that cannot
 be normalized travels with ``phone_error`` and its envelope is also dead-lettered (reason
 ``bad_phone``) so the value is visible and can be fixed at the source."""
 
@@ -9,11 +10,13 @@ import time
 
 from processors.crm import parse_crm
 from processors.errors import InvalidEvent
+from processors.identity_sources import from_crm
 from processors.phones import InvalidPhone
 from streams.app import app, settings, stats, topics
 from streams.dedup import forward_once
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
+from streams.identity_records import observation_record
 from streams.mapping import envelope_from_avro, to_avro
 from streams.tables import bytes_table
 
@@ -39,8 +42,11 @@ async def crm_normalize(stream):  # type: ignore[no-untyped-def]
             stats.add(STAGE, "dead_lettered")
             continue
         for change in parsed:
+            seen = from_crm(change)
+            also = ((topics["identity"], observation_record(seen)),) if seen is not None else ()
             sent = await forward_once(seen_changes, change.change_id.encode(), change.occurred_at_ms, changes,
-                                      change.key, to_avro(change), stats=stats, stage=STAGE, counter="changes")
+                                      change.key, to_avro(change), stats=stats, stage=STAGE, counter="changes",
+                                      also=also)
             if sent and change.phone_error:
                 await dead_letters.send_event(event, stage=STAGE, now_ms=int(time.time() * 1000),
                                               exc=InvalidPhone(f"{change.change_id}: {change.phone_error}"))

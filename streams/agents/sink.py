@@ -1,5 +1,6 @@
 """ClickHouse sink agents: one per topic (``messages``, ``statuses``, ``message.state``,
-``conversations``, ``tags``, ``decisions``, ``scores``, ``dlq``) into its table (``SINKS``).
+``conversations``, ``tags``, ``decisions``, ``scores``, ``contacts``, ``contact.merges``,
+``contact.conflicts``, ``dlq``) into its table (``SINKS``).
 
 Batches come from ``noack_take`` and are acked only after ClickHouse accepted them (or the
 offending record went to the DLQ): Faust's ``take()`` would ack a batch whose body raised."""
@@ -16,6 +17,9 @@ from processors.errors import InvalidEvent
 from sinks.clickhouse.rows import (
     SourcePosition,
     churn_score_row,
+    contact_conflict_row,
+    contact_merge_row,
+    contact_row,
     conversation_row,
     dead_letter_row,
     decision_row,
@@ -81,6 +85,9 @@ SINKS: dict[str, tuple[str, RowFn]] = {
     "tags": ("tags", tag_row),
     "decisions": ("automation_decisions", decision_row),
     "scores": ("churn_scores", churn_score_row),
+    "contacts": ("contacts", contact_row),
+    "contact.merges": ("contact_merges", contact_merge_row),
+    "contact.conflicts": ("contact_conflicts", contact_conflict_row),
     "dlq": ("dead_letters", dead_letter_row),
 }
 

@@ -75,6 +75,14 @@ def test_name_conflict_last_write_wins_by_event_time_and_is_recorded():
     assert next(p for p in later.profiles if p.merged_into is None).name == "陳大文 Chan"
 
 
+def test_names_differing_only_in_word_order_or_script_are_not_a_conflict():
+    r = Resolver({})
+    r.observe(wa("85291234567", "Lee, Mary"))
+    assert r.observe(crm("8", T + 1, phone="9123 4567", name="MARY LEE")).conflicts == ()
+    r.observe(wa("85291230000", "陳 大文"))
+    assert r.observe(crm("9", T + 1, phone="9123 0000", name="陈大文")).conflicts == ()
+
+
 def test_unmerge_restores_the_previous_grouping_and_history_stays_reachable():
     r = Resolver({})
     r.observe(wa("85291234567", "陳大文"))

@@ -1,0 +1,112 @@
+"""Identity resolution (DESIGN §5) on ``identity``: observations from WhatsApp (the automation
+stage) and the CRM (crm_normalize), and operators' unmerges, into resolved contacts.
+
+The topic has one partition, so one resolver (``processors.identity.Resolver``) sees every record
+and its state lives in one table (``identity``: records, phone/email/SKU indexes, groups, the merge
+log). Outputs: profiles on the compacted ``contacts`` (keyed by contact id; an absorbed contact
+gets ``merged_into``), merges and undone merges on ``contact.merges``, name conflicts on
+``contact.conflicts`` (open when it appears or changes, closed when the records agree again or
+the contact is absorbed or split). A profile or conflict identical to the last one published is
+not sent again.
+
+As in the automation stage, outputs are sent and flushed before the table is written: a crash in
+between processes the observation again, which yields the same records with the same ids."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from processors.errors import InvalidEvent
+from processors.identity import Change, Resolver
+from sinks.clickhouse.rows import epoch_ms
+from streams.app import app, stats, topics
+from streams.dlq import DeadLetters
+from streams.errors import DecodeError
+from streams.identity_records import (
+    OBSERVE,
+    UNMERGE,
+    closed_conflict_record,
+    conflict_record,
+    merge_record,
+    observation_from_record,
+    profile_record,
+)
+from streams.json_store import TableStore
+from streams.tables import bytes_table
+
+STAGE = "identity"
+source = topics["identity"]
+dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
+table = bytes_table("identity", partitions=source.spec.partitions,
+                    help="identity resolution: records, phone/email/SKU indexes, contact groups, the merge log")
+def _resolve(rec: dict[str, Any], resolver: Resolver) -> Change:
+    if rec["kind"] == OBSERVE:
+        stats.add(STAGE, "observations")
+        return resolver.observe(observation_from_record(rec))
+    if rec["kind"] == UNMERGE:
+        merge_id = rec.get("merge_id") or ""
+        if resolver.merge_log(merge_id) is None:
+            raise InvalidEvent("unknown_merge", f"no merge {merge_id[:40]!r} in the merge log")
+        stats.add(STAGE, "unmerges")
+        return resolver.unmerge(merge_id, epoch_ms(rec["ts_ms"]))
+    raise InvalidEvent("unknown_kind", f"kind must be {OBSERVE} or {UNMERGE}, got {str(rec['kind'])[:20]!r}")
+
+
+def _once(store: TableStore, key: str, record: dict[str, Any]) -> bool:
+    """Whether ``record`` differs from the last one published under ``key`` (and remember it)."""
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    if store.get(key) == digest:
+        return False
+    store[key] = digest
+    return True
+
+
+def outputs(change: Change, rec: dict[str, Any], store: TableStore) -> list[tuple[str, str, dict[str, Any]]]:
+    """(topic, key, record) for what ``change`` publishes."""
+    at_ms = epoch_ms(rec["ts_ms"])
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    for p in change.profiles:
+        record = profile_record(p)
+        if _once(store, f"pub/p/{p.contact_id}", record):
+            out.append(("contacts", p.contact_id, record))
+    for m in (*change.merges, *change.splits):
+        out.append(("contact.merges", m.merge_id,
+                    merge_record(m, undone_at_ms=at_ms, undone_by=rec.get("requested_by"))))
+    for c in change.conflicts:
+        if store.get(f"pub/f/{c.contact_id}") != c.conflict_id:
+            store[f"pub/f/{c.contact_id}"] = c.conflict_id
+            out.append(("contact.conflicts", c.contact_id, conflict_record(c, at_ms)))
+    conflicted = {c.contact_id for c in change.conflicts}
+    for p in change.profiles:
+        known = store.get(f"pub/f/{p.contact_id}")
+        if known is not None and p.contact_id not in conflicted:
+            del store[f"pub/f/{p.contact_id}"]
+            out.append(("contact.conflicts", p.contact_id, closed_conflict_record(known, p, "name", at_ms)))
+    return out
+
+
+@app.agent(source.topic, name="scrm.identity")
+async def identity(stream):  # type: ignore[no-untyped-def]
+    async for event in stream.events():
+        stats.add(STAGE, "in")
+        store = TableStore(table)
+        try:
+            rec = source.decode(event.message.value)
+            change = _resolve(rec, Resolver(store))
+            records = outputs(change, rec, store)
+        except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
+            await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
+            stats.add(STAGE, "dead_lettered")
+            continue
+        for topic, key, value in records:
+            await topics[topic].send(key, value)
+            stats.add(STAGE, f"{topic}_out")
+        if records:
+            await app.producer.flush()  # the records are durable before the state that produced them
+        store.commit()
+        stats.add(STAGE, "merges", len(change.merges))
+        stats.add(STAGE, "splits", len(change.splits))
+        stats.add(STAGE, "processed")

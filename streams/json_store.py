@@ -1,0 +1,63 @@
+"""A JSON view of a bytes table for pure code that wants a ``MutableMapping[str, Any]`` (the
+identity resolver's store). Writes are buffered until ``commit``, so a stage can flush the records
+it produced before the state that produced them is written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+_DELETED = object()
+
+
+class TableStore(MutableMapping[str, Any]):
+    """The resolver's store over a bytes table: JSON values; writes are kept in ``pending`` until
+    ``commit`` (after the outputs are flushed)."""
+
+    def __init__(self, backing: Any) -> None:
+        self.backing = backing
+        self.pending: dict[str, Any] = {}
+        self._read: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.pending:
+            value = self.pending[key]
+        elif key in self._read:
+            value = self._read[key]
+        else:
+            raw = self.backing.get(key.encode())
+            value = self._read[key] = _DELETED if raw is None else json.loads(raw)
+        if value is _DELETED:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.pending[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self[key]  # KeyError when absent, like a dict
+        self.pending[key] = _DELETED
+
+    def __iter__(self) -> Iterator[str]:
+        keys = {k.decode() for k in self.backing} | set(self.pending)
+        return iter(sorted(k for k in keys if k in self))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def commit(self) -> None:
+        for key, value in self.pending.items():
+            if value is _DELETED:
+                if self.backing.get(key.encode()) is not None:
+                    del self.backing[key.encode()]
+            else:
+                self.backing[key.encode()] = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        self.pending.clear()

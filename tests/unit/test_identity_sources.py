@@ -1,0 +1,79 @@
+"""What identity resolution observes from each source, its wire records, and the buffered JSON
+store the worker gives the resolver (checked against a plain dict, the store the property tests
+use)."""
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from processors.crm import parse_crm
+from processors.identity import Resolver
+from processors.identity_sources import from_crm, from_whatsapp
+from streams.catalog import load_catalog
+from streams.codec import SingleObjectFraming
+from streams.identity_records import observation_from_record, observation_record
+from streams.json_store import TableStore
+from tests.unit.test_identity import people
+
+T = 1_795_136_000_000
+
+
+def crm(source, doc):
+    (change,) = parse_crm(source, json.dumps(doc, ensure_ascii=False).encode(), received_at_ms=T,
+                          envelope_sha256="h", default_region="HK")
+    return change
+
+
+def test_a_whatsapp_number_is_observed_with_its_candidate_keys_and_contact_key():
+    seen = from_whatsapp("PN:5215512345678", "5215512345678", "María", T)
+    assert seen.record_id == "wa:PN:5215512345678" and seen.contact_key == "PN:5215512345678"
+    assert set(seen.phone_keys) == {"+525512345678", "+5215512345678"} and seen.name == "María"
+    assert from_whatsapp("PN:u-1", None, None, T).phone_keys == ()  # a username-only contact: no number
+
+
+def test_a_crm_contact_is_observed_with_phone_email_and_a_full_name_only():
+    full = from_crm(crm("cdc", {"event_id": "e1", "source": "erp", "entity": "contact", "op": "upsert", "id": "C-2",
+                                "occurred_at": T, "data": {"phone": "0912-345-678", "region": "TW",
+                                                           "email": "Mei@Example.com", "name": "林美"}}))
+    assert full is not None and full.record_id == "crm:erp:C-2" and full.ts_ms == T
+    assert (full.phone_e164, full.email, full.name) == ("+886912345678", "mei@example.com", "林美")
+    first_only = crm("hubspot", [{"eventId": 9, "subscriptionType": "contact.propertyChange", "objectId": 5,
+                                  "propertyName": "firstname", "propertyValue": "Mei", "occurredAt": T}])
+    assert from_crm(first_only) is None  # half a name would raise a false conflict
+
+
+def test_an_order_is_a_purchase_on_its_crm_contact_and_other_changes_are_not_observed():
+    order = from_crm(crm("cdc", {"event_id": "o1", "source": "shopify", "entity": "order", "op": "create",
+                                 "id": "O-1", "occurred_at": T,
+                                 "data": {"contact_id": "C-1",
+                                          "items": [{"sku": "JKT"}, {"sku": "SCF"}, {"sku": "JKT"}]}}))
+    assert order is not None and order.record_id == "crm:shopify:C-1"
+    assert order.purchases == (("JKT", T), ("SCF", T))
+    deleted = crm("hubspot", [{"eventId": 4, "subscriptionType": "contact.deletion", "objectId": 9, "occurredAt": T}])
+    stage = crm("hubspot", [{"eventId": 3, "subscriptionType": "deal.propertyChange", "objectId": 70,
+                             "propertyName": "dealstage", "propertyValue": "closedwon", "occurredAt": T}])
+    assert from_crm(deleted) is None and from_crm(stage) is None
+
+
+def test_observation_records_round_trip_through_the_codec():
+    framing = SingleObjectFraming(load_catalog())
+    for obs in people:
+        data = framing.encode("IdentityObservation", "s", observation_record(obs))
+        assert observation_from_record(framing.decode("IdentityObservation", "s", data)) == obs
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.permutations(people))
+def test_the_table_store_resolves_like_a_dict_and_writes_nothing_before_commit(order):
+    plain, backing = Resolver({}), {}
+    for obs in order:
+        expected = plain.observe(obs)
+        store = TableStore(backing)
+        before = dict(backing)
+        assert Resolver(store).observe(obs) == expected
+        assert backing == before  # buffered until commit
+        store.commit()
+    decoded = {k.decode(): json.loads(v) for k, v in backing.items()}
+    assert decoded == json.loads(json.dumps(dict(plain.store)))
+    assert set(TableStore(backing)) == set(plain.store)
