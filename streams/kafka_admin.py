@@ -111,3 +111,61 @@ async def group_lag(settings: Settings, group: str, topic_names: Iterable[str]) 
 
 async def _close(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> None:
     await asyncio.gather(admin.close(), consumer.stop(), return_exceptions=True)
+
+
+async def group_members(settings: Settings, group: str) -> list[str]:
+    """The client ids of the group's live members (empty when nobody is consuming)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10000)
+    try:
+        await admin.start()
+    except (KafkaError, KafkaConnectionError, OSError) as exc:
+        await asyncio.gather(admin.close(), return_exceptions=True)
+        raise _unreachable(settings, exc) from exc
+    try:
+        responses = await admin.describe_consumer_groups([group])
+        members: list[str] = []
+        for response in responses:
+            for described in response.groups:
+                # (error_code, group_id, state, protocol_type, protocol, members[, operations])
+                members += [f"{m[2]}@{m[3]}" for m in described[5]]  # client_id@client_host
+        return members
+    finally:
+        await asyncio.gather(admin.close(), return_exceptions=True)
+
+
+async def commit_offsets(settings: Settings, group: str, targets: dict[TopicPartition, int]) -> None:
+    """Commit ``targets`` for ``group`` (only safe while the group has no live members)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group,
+                                enable_auto_commit=False)
+    try:
+        await consumer.start()
+    except (KafkaError, KafkaConnectionError, OSError) as exc:
+        await asyncio.gather(consumer.stop(), return_exceptions=True)
+        raise _unreachable(settings, exc) from exc
+    try:
+        consumer.assign(list(targets))
+        await consumer.commit(dict(targets))
+    finally:
+        await consumer.stop()
+
+
+async def target_offsets(settings: Settings, tps: list[TopicPartition], *, to: str,
+                         at_ms: int | None = None) -> dict[TopicPartition, int]:
+    """Offsets to reset to: ``earliest``, ``latest``, or ``datetime`` (the first record at or after
+    ``at_ms``; the end of the partition when there is none)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    try:
+        await consumer.start()
+    except (KafkaError, KafkaConnectionError, OSError) as exc:
+        await asyncio.gather(consumer.stop(), return_exceptions=True)
+        raise _unreachable(settings, exc) from exc
+    try:
+        ends = await consumer.end_offsets(tps)
+        if to == "latest":
+            return dict(ends)
+        if to == "earliest":
+            return dict(await consumer.beginning_offsets(tps))
+        found = await consumer.offsets_for_times({tp: at_ms for tp in tps})
+        return {tp: found[tp].offset if found.get(tp) is not None else ends[tp] for tp in tps}
+    finally:
+        await consumer.stop()
