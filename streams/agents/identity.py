@@ -42,6 +42,8 @@ source = topics["identity"]
 dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 table = bytes_table("identity", partitions=source.spec.partitions,
                     help="identity resolution: records, phone/email/SKU indexes, contact groups, the merge log")
+
+
 def _resolve(rec: dict[str, Any], resolver: Resolver) -> Change:
     if rec["kind"] == OBSERVE:
         stats.add(STAGE, "observations")
