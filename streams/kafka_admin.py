@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -21,7 +23,7 @@ class BrokerUnavailable(PipelineError):
     """The Kafka bootstrap servers could not be reached."""
 
 
-def _unreachable(settings: Settings, exc: BaseException) -> BrokerUnavailable:
+def unreachable(settings: Settings, exc: BaseException) -> BrokerUnavailable:
     return BrokerUnavailable(
         f"cannot reach Kafka at {settings.kafka_bootstrap} ({type(exc).__name__}). Is the broker running? "
         "Start the local one with `make kafka-start`, or set SCRM_KAFKA_BOOTSTRAP.")
@@ -35,12 +37,8 @@ class TopicResult:
 
 
 async def create_topics(settings: Settings, catalog: Catalog) -> list[TopicResult]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
-    try:
-        await admin.start()
-    except KafkaError as exc:
-        raise _unreachable(settings, exc) from exc
-    try:
+    admin = _admin(settings, timeout_ms=15000)
+    async with _started(settings, admin):
         new = [NewTopic(settings.topic(t.name), t.partitions, settings.topic_replication,
                         topic_configs=t.kafka_config()) for t in catalog.topics]
         response = await admin.create_topics(new, timeout_ms=15000)
@@ -54,8 +52,6 @@ async def create_topics(settings: Settings, catalog: Catalog) -> list[TopicResul
                 status = f"error {code}: {rest[0] if rest else ''}"
             results.append(TopicResult(name, spec.partitions, status))
         return results
-    finally:
-        await admin.close()
 
 
 def _sorted_errors(new: list[NewTopic], response: object) -> list[tuple]:  # type: ignore[type-arg]
@@ -75,16 +71,33 @@ class PartitionLag:
         return self.end - (self.committed or 0)
 
 
+@asynccontextmanager
+async def _started(settings: Settings, *clients: Any) -> AsyncIterator[None]:
+    """Start ``clients`` (admin clients and consumers), raising BrokerUnavailable when the broker
+    cannot be reached; always close them."""
+    try:
+        try:
+            for client in clients:
+                await client.start()
+        except (KafkaError, KafkaConnectionError, OSError) as exc:
+            raise unreachable(settings, exc) from exc
+        yield
+    finally:
+        await asyncio.gather(*(c.close() if isinstance(c, AIOKafkaAdminClient) else c.stop() for c in clients),
+                             return_exceptions=True)
+
+
+def _admin(settings: Settings, timeout_ms: int = 10000) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=timeout_ms)
+
+
+def _consumer(settings: Settings, group: str | None = None) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False)
+
+
 async def group_lag(settings: Settings, group: str, topic_names: Iterable[str]) -> list[PartitionLag]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10000)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    try:
-        await admin.start()
-        await consumer.start()
-    except (KafkaError, KafkaConnectionError, OSError) as exc:
-        await _close(admin, consumer)
-        raise _unreachable(settings, exc) from exc
-    try:
+    admin, consumer = _admin(settings), _consumer(settings)
+    async with _started(settings, admin, consumer):
         tps: list[TopicPartition] = []
         for name in topic_names:
             parts = consumer.partitions_for_topic(name)
@@ -105,61 +118,34 @@ async def group_lag(settings: Settings, group: str, topic_names: Iterable[str]) 
             offset = meta.offset if meta is not None and meta.offset >= 0 else None
             out.append(PartitionLag(tp.topic, tp.partition, offset, ends[tp]))
         return out
-    finally:
-        await _close(admin, consumer)
-
-
-async def _close(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> None:
-    await asyncio.gather(admin.close(), consumer.stop(), return_exceptions=True)
 
 
 async def group_members(settings: Settings, group: str) -> list[str]:
     """The client ids of the group's live members (empty when nobody is consuming)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10000)
-    try:
-        await admin.start()
-    except (KafkaError, KafkaConnectionError, OSError) as exc:
-        await asyncio.gather(admin.close(), return_exceptions=True)
-        raise _unreachable(settings, exc) from exc
-    try:
-        responses = await admin.describe_consumer_groups([group])
+    admin = _admin(settings)
+    async with _started(settings, admin):
         members: list[str] = []
-        for response in responses:
+        for response in await admin.describe_consumer_groups([group]):
             for described in response.groups:
                 # (error_code, group_id, state, protocol_type, protocol, members[, operations])
                 members += [f"{m[2]}@{m[3]}" for m in described[5]]  # client_id@client_host
         return members
-    finally:
-        await asyncio.gather(admin.close(), return_exceptions=True)
 
 
 async def commit_offsets(settings: Settings, group: str, targets: dict[TopicPartition, int]) -> None:
     """Commit ``targets`` for ``group`` (only safe while the group has no live members)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group,
-                                enable_auto_commit=False)
-    try:
-        await consumer.start()
-    except (KafkaError, KafkaConnectionError, OSError) as exc:
-        await asyncio.gather(consumer.stop(), return_exceptions=True)
-        raise _unreachable(settings, exc) from exc
-    try:
+    consumer = _consumer(settings, group)
+    async with _started(settings, consumer):
         consumer.assign(list(targets))
         await consumer.commit(dict(targets))
-    finally:
-        await consumer.stop()
 
 
 async def target_offsets(settings: Settings, tps: list[TopicPartition], *, to: str,
                          at_ms: int | None = None) -> dict[TopicPartition, int]:
     """Offsets to reset to: ``earliest``, ``latest``, or ``datetime`` (the first record at or after
     ``at_ms``; the end of the partition when there is none)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    try:
-        await consumer.start()
-    except (KafkaError, KafkaConnectionError, OSError) as exc:
-        await asyncio.gather(consumer.stop(), return_exceptions=True)
-        raise _unreachable(settings, exc) from exc
-    try:
+    consumer = _consumer(settings)
+    async with _started(settings, consumer):
         ends = await consumer.end_offsets(tps)
         if to == "latest":
             return dict(ends)
@@ -167,5 +153,3 @@ async def target_offsets(settings: Settings, tps: list[TopicPartition], *, to: s
             return dict(await consumer.beginning_offsets(tps))
         found = await consumer.offsets_for_times({tp: at_ms for tp in tps})
         return {tp: found[tp].offset if found.get(tp) is not None else ends[tp] for tp in tps}
-    finally:
-        await consumer.stop()

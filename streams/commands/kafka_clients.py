@@ -9,6 +9,7 @@ from aiokafka.errors import KafkaError
 
 from streams.app import settings
 from streams.commands.errors import fail
+from streams.kafka_admin import unreachable
 
 
 def producer() -> AIOKafkaProducer:
@@ -27,5 +28,4 @@ async def start(command: str, client: Any, note: str = "") -> None:
     try:
         await client.start()
     except KafkaError as exc:
-        fail(command, f"cannot reach Kafka at {settings.kafka_bootstrap} ({type(exc).__name__}); start it with "
-                      f"`make kafka-start` or set SCRM_KAFKA_BOOTSTRAP.{note}", 1)
+        fail(command, f"{unreachable(settings, exc)}{note}", 1)
