@@ -11,11 +11,10 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 
-from processors.timestamps import iso8601_to_ms
 from streams.app import app, topics
 from streams.automation_records import TICK_KEY, tick_record
 from streams.commands import kafka_clients
-from streams.commands.errors import fail
+from streams.commands.errors import fail, time_argument
 from streams.faust_cli import argument, option
 
 
@@ -29,7 +28,7 @@ async def clock(self: Any, action: str, at: str | None) -> None:
     """`tick`: send an event-time tick to every partition of the signals topic."""
     if action != "tick":
         fail("clock", f"unknown action {action!r}; the only action is `tick` (scrm clock tick --at TIME)")
-    at_ms = _parse(at)
+    at_ms = int(time.time() * 1000) if at is None else time_argument("clock", "--at", at)
     signals = topics["signals"]
     producer = kafka_clients.producer()
     await kafka_clients.start("clock", producer)
@@ -43,14 +42,3 @@ async def clock(self: Any, action: str, at: str | None) -> None:
         await producer.stop()
     print(f"ticked {signals.spec.partitions} partitions of {signals.name} to {at_ms} ms")
 
-
-def _parse(at: str | None) -> int:
-    if at is None:
-        return int(time.time() * 1000)
-    if at.isdigit():
-        return int(at)
-    try:
-        return iso8601_to_ms(at)
-    except ValueError:
-        fail("clock", f"--at {at!r} is neither epoch milliseconds nor ISO-8601 with a timezone "
-                      "(e.g. 2026-12-31T10:00:00+08:00)")

@@ -12,9 +12,8 @@ from typing import Any
 import click
 from aiokafka import TopicPartition
 
-from processors.timestamps import iso8601_to_ms
 from streams.app import app, consumed_topics, settings
-from streams.commands.errors import fail
+from streams.commands.errors import fail, time_argument
 from streams.commands.output import table
 from streams.faust_cli import argument, option
 from streams.kafka_admin import BrokerUnavailable, commit_offsets, group_lag, group_members, target_offsets
@@ -53,7 +52,7 @@ async def offsets(self: Any, action: str, group: str | None, topic_names: tuple[
         tps = [TopicPartition(p.topic, p.partition) for p in lag]
         if not tps:
             fail("offsets", f"none of the topics exist: {', '.join(names)}")
-        at_ms = _time(to_datetime) if to_datetime else None
+        at_ms = time_argument("offsets", "--to-datetime", to_datetime) if to_datetime else None
         to = "datetime" if to_datetime else "earliest" if to_earliest else "latest"
         targets = await target_offsets(settings, tps, to=to, at_ms=at_ms)
         await commit_offsets(settings, group, targets)
@@ -65,12 +64,3 @@ async def offsets(self: Any, action: str, group: str | None, topic_names: tuple[
     print(table(["topic", "partition", "was", "now"], rows))
     print(f"group {group}: reset {len(rows)} partition(s) {chosen[0].removeprefix('--')}")
 
-
-def _time(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    try:
-        return iso8601_to_ms(text)
-    except ValueError:
-        fail("offsets", f"--to-datetime {text!r} is neither epoch milliseconds nor ISO-8601 with a timezone "
-                        "(e.g. 2026-11-20T00:00:00Z)")
