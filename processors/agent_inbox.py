@@ -5,7 +5,7 @@ Body: one object or a list of them::
 
     {"message_id": "wamid.… or the inbox's id", "phone_number_id": "1098…", "wa_id": "8525…"
      (or "user_id": "US.…"), "agent_id": "agent-7", "text": "…", "timestamp": 1795136000
-     (epoch seconds, or ISO-8601), "sender_kind": "agent" | "bot" (default agent),
+     (epoch seconds, or ISO-8601), "sender_kind": "agent" | "bot" | "template" (default agent),
      "message_type": "text" (default)}
 """
 
@@ -21,7 +21,7 @@ from processors.phones import wa_id_to_e164
 from processors.timestamps import epoch_seconds_to_ms, iso8601_to_ms
 from processors.values import load_json_any, opt_str
 
-_KINDS = {"agent": SenderKind.AGENT, "bot": SenderKind.BOT}
+_KINDS = {"agent": SenderKind.AGENT, "bot": SenderKind.BOT, "template": SenderKind.TEMPLATE}
 
 
 def parse_agent_replies(body: bytes, *, received_at_ms: int, envelope_sha256: str) -> ParsedWebhook:
@@ -38,7 +38,7 @@ def _reply(item: Mapping[str, Any], received_at_ms: int, envelope_sha256: str) -
         raise InvalidEvent("no_message_id", "an agent reply has no message_id")
     kind = str(item.get("sender_kind") or "agent")
     if kind not in _KINDS:
-        raise InvalidEvent("bad_sender_kind", f"sender_kind must be agent or bot, got {kind[:20]!r}")
+        raise InvalidEvent("bad_sender_kind", f"sender_kind must be agent, bot or template, got {kind[:20]!r}")
     pnid = opt_str(item.get("phone_number_id")) or ""
     wa_id, user_id = opt_str(item.get("wa_id")), opt_str(item.get("user_id"))
     return MessageEvent(

@@ -11,6 +11,6 @@ from processors.whatsapp import parse_webhook
 def parse_whatsapp_envelope(env: Envelope) -> ParsedWebhook:
     if env.source == "whatsapp":
         return parse_webhook(env.body, received_at_ms=env.received_at_ms, envelope_sha256=env.body_sha256)
-    if env.source == "agent_inbox":
+    if env.source in ("agent_inbox", "sender"):  # sender: sends made by this pipeline's own sender
         return parse_agent_replies(env.body, received_at_ms=env.received_at_ms, envelope_sha256=env.body_sha256)
     raise InvalidEvent("unknown_source", f"source {env.source[:40]!r} does not belong on the WhatsApp raw topic")

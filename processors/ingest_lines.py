@@ -94,7 +94,7 @@ def key_of(source: str, doc: Any) -> str | None:
     """The partition key named by an already parsed body (None when it names none)."""
     if source == "whatsapp":
         return _whatsapp_key(doc)
-    if source == "agent_inbox":
+    if source in ("agent_inbox", "sender"):
         return _opt(doc.get("phone_number_id")) if isinstance(doc, dict) else None
     return _crm_key(doc)
 

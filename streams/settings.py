@@ -56,6 +56,15 @@ class Settings:
     receipt_retention_days: float = 35.0  # receipt state kept per message
     rocksdb_block_cache_mb: int = 32  # per table partition (a table has one RocksDB per partition)
     rocksdb_write_buffer_mb: int = 16  # per memtable; two memtables per table partition
+    sender_mode: str = "dry_run"  # WhatsApp sends: live | dry_run (record, send nothing) | off (skip)
+    whatsapp_token: str | None = field(default=None, repr=False)  # Cloud API access token (live mode)
+    whatsapp_api_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    sender_max_attempts: int = 5  # tries per send for retryable errors (bounded, jittered back-off)
+    sender_max_age_seconds: float = 3600.0  # commands decided longer ago are recorded expired, not sent
+    sender_number_mps: float = 20.0  # messages per second per business number
+    sender_recipient_gap_seconds: float = 6.0  # spacing of messages to the same customer (131056)
+    failpoints: str | None = None  # test-only: comma-separated failpoint names where the worker kills itself
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +102,13 @@ class Settings:
             raise ConfigError("SCRM_CLOCK_TICK_SECONDS and SCRM_MAX_CLOCK_SKEW_SECONDS must be >= 0")
         if self.sink_batch_size < 1 or self.sink_batch_seconds <= 0:
             raise ConfigError("SCRM_SINK_BATCH_SIZE must be >= 1 and SCRM_SINK_BATCH_SECONDS > 0")
+        if self.sender_mode not in ("live", "dry_run", "off"):
+            raise ConfigError(f"SCRM_SENDER_MODE={self.sender_mode!r}: use live, dry_run or off")
+        if self.sender_mode == "live" and not self.whatsapp_token:
+            raise ConfigError("SCRM_SENDER_MODE=live needs SCRM_WHATSAPP_TOKEN (a Cloud API access token)")
+        if self.sender_max_attempts < 1 or self.sender_number_mps <= 0 or self.sender_recipient_gap_seconds < 0:
+            raise ConfigError("SCRM_SENDER_MAX_ATTEMPTS must be >= 1, SCRM_SENDER_NUMBER_MPS > 0 and "
+                              "SCRM_SENDER_RECIPIENT_GAP_SECONDS >= 0")
 
     @staticmethod
     def secrets(value: str | None) -> tuple[str, ...]:

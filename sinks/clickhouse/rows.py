@@ -168,3 +168,12 @@ def contact_conflict_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, 
     return {"conflict_id": rec["conflict_id"], "contact_id": rec["contact_id"], "field": rec["field"],
             "chosen": rec["chosen"], "open": rec["open"], "values": values, "detected_at": _dt(rec["detected_at_ms"]),
             "src_partition": src.partition, "src_offset": src.offset}
+
+
+def outbound_send_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    """A SendResult record -> ``outbound_sends``."""
+    names = ("action_id", "contact_key", "phone_number_id", "wa_id", "rule_id", "kind", "category", "template",
+             "language", "state", "mode", "wamid", "attempts", "error_code", "error_title", "error_class", "detail")
+    return {**{n: rec.get(n) for n in names}, "decided_at": _dt(rec["decided_at_ms"]),
+            "recorded_at": _dt(rec["recorded_at_ms"]), "completed_at": _dt(rec["completed_at_ms"]),
+            "src_partition": src.partition, "src_offset": src.offset}

@@ -1,6 +1,6 @@
 """ClickHouse sink agents: one per topic (``messages``, ``statuses``, ``message.state``,
 ``conversations``, ``tags``, ``decisions``, ``scores``, ``contacts``, ``contact.merges``,
-``contact.conflicts``, ``dlq``) into its table (``SINKS``).
+``contact.conflicts``, ``outbound.sends``, ``dlq``) into its table (``SINKS``).
 
 Batches come from ``noack_take`` and are acked only after ClickHouse accepted them (or the
 offending record went to the DLQ): Faust's ``take()`` would ack a batch whose body raised."""
@@ -25,6 +25,7 @@ from sinks.clickhouse.rows import (
     decision_row,
     message_row,
     message_state_row,
+    outbound_send_row,
     status_row,
     tag_row,
 )
@@ -88,6 +89,7 @@ SINKS: dict[str, tuple[str, RowFn]] = {
     "contacts": ("contacts", contact_row),
     "contact.merges": ("contact_merges", contact_merge_row),
     "contact.conflicts": ("contact_conflicts", contact_conflict_row),
+    "outbound.sends": ("outbound_sends", outbound_send_row),
     "dlq": ("dead_letters", dead_letter_row),
 }
 

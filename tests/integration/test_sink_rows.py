@@ -24,6 +24,7 @@ CASES = {
     "Conversation": (rows.conversation_row, "conversations", "status"),
     "TagEvent": (rows.tag_row, "tags", "tag"),
     "MessageState": (rows.message_state_row, "message_state", "state"),
+    "SendResult": (rows.outbound_send_row, "outbound_sends", "wamid"),
 }
 
 
