@@ -23,6 +23,7 @@ from processors.policy import (
     Outcome,
     PolicyFacts,
     PolicyRules,
+    consent_at,
     decide,
     record,
     with_consent,
@@ -335,7 +336,7 @@ def _rescore(state: Engagement, now: int, ctx: Context, out: _Out) -> Engagement
     if moved or abs(score.score - state.score) >= ctx.score_step:
         out.scores.append(ScoreChange(state.contact_key, score, now, state.segment))
         props = (("whatsapp_segment", score.segment), ("whatsapp_churn_score", f"{score.score:.2f}"),
-                 ("whatsapp_tags", ";".join(state.tags)))
+                 ("whatsapp_tags", ";".join(state.tags)), *_contact_facts(state, now))
         out.crm.append(CrmUpdate(f"props:{state.contact_key}:{now}", state.contact_key, "properties", now,
                                  properties=props))
         state = replace(state, score=score.score, scored_ms=now)
@@ -352,3 +353,16 @@ def _rescore(state: Engagement, now: int, ctx: Context, out: _Out) -> Engagement
                                                                     rule.id, trigger)))
             state = _act(state, rule, trigger, now, ctx, out)
     return replace(state, next_eval_ms=next_change_ms(state.signals, now, ctx.churn))
+
+
+def _contact_facts(state: Engagement, now: int) -> tuple[tuple[str, str], ...]:
+    """Last inbound / outbound (epoch ms, HubSpot datetime properties) and marketing opt-in."""
+    last_in = max((t for t in state.facts.inbound_ms if t <= now), default=None)
+    last_out = max((t for t in state.outbound_ms if t <= now), default=None)
+    consent = consent_at(state.facts, now)
+    out = [("whatsapp_opt_in", "unknown" if consent is None else ("true" if consent[0] == "in" else "false"))]
+    if last_in is not None:
+        out.append(("whatsapp_last_inbound", str(last_in)))
+    if last_out is not None:
+        out.append(("whatsapp_last_outbound", str(last_out)))
+    return tuple(out)

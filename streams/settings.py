@@ -64,6 +64,14 @@ class Settings:
     sender_max_age_seconds: float = 3600.0  # commands decided longer ago are recorded expired, not sent
     sender_number_mps: float = 20.0  # messages per second per business number
     sender_recipient_gap_seconds: float = 6.0  # spacing of messages to the same customer (131056)
+    crm_mode: str = "dry_run"  # CRM writes: hubspot | generic | dry_run (record, write nothing) | off (skip)
+    hubspot_token: str | None = field(default=None, repr=False)  # private app access token
+    hubspot_api_url: str = "https://api.hubapi.com"
+    hubspot_id_property: str = "whatsapp_id"  # a contact property with unique values (the upsert key)
+    hubspot_requests_per_10s: int = 90  # stay under the app's rolling 10-second limit (100 or 190)
+    crm_generic_url: str | None = None  # generic adapter: POST one JSON per write (Idempotency-Key header)
+    crm_generic_token: str | None = field(default=None, repr=False)
+    crm_max_attempts: int = 6  # failures (5xx, timeouts) per request before the write is dead-lettered
     failpoints: str | None = None  # test-only: comma-separated failpoint names where the worker kills itself
 
     @classmethod
@@ -106,6 +114,14 @@ class Settings:
             raise ConfigError(f"SCRM_SENDER_MODE={self.sender_mode!r}: use live, dry_run or off")
         if self.sender_mode == "live" and not self.whatsapp_token:
             raise ConfigError("SCRM_SENDER_MODE=live needs SCRM_WHATSAPP_TOKEN (a Cloud API access token)")
+        if self.crm_mode not in ("hubspot", "generic", "dry_run", "off"):
+            raise ConfigError(f"SCRM_CRM_MODE={self.crm_mode!r}: use hubspot, generic, dry_run or off")
+        if self.crm_mode == "hubspot" and not self.hubspot_token:
+            raise ConfigError("SCRM_CRM_MODE=hubspot needs SCRM_HUBSPOT_TOKEN (a private app access token)")
+        if self.crm_mode == "generic" and not self.crm_generic_url:
+            raise ConfigError("SCRM_CRM_MODE=generic needs SCRM_CRM_GENERIC_URL (the endpoint that takes the writes)")
+        if self.crm_max_attempts < 1 or self.hubspot_requests_per_10s < 1:
+            raise ConfigError("SCRM_CRM_MAX_ATTEMPTS and SCRM_HUBSPOT_REQUESTS_PER_10S must be >= 1")
         if self.sender_max_attempts < 1 or self.sender_number_mps <= 0 or self.sender_recipient_gap_seconds < 0:
             raise ConfigError("SCRM_SENDER_MAX_ATTEMPTS must be >= 1, SCRM_SENDER_NUMBER_MPS > 0 and "
                               "SCRM_SENDER_RECIPIENT_GAP_SECONDS >= 0")

@@ -7,6 +7,7 @@ the same TTL (``Settings.table_options``/``changelog_config``)."""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from streams.app import app, settings
@@ -17,3 +18,12 @@ def bytes_table(name: str, *, partitions: int, help: str, retention_days: float 
     return app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes,
                      options=settings.table_options(retention_days=retention_days),
                      extra_topic_configs=extra, help=help)
+
+
+def write_as(event: Any) -> None:
+    """Make ``event`` the current event of this task, so a table write outside ``stream.events()``
+    (batches from ``noack_take``) goes to that event's partition. Faust finds the partition of a
+    table write (changelog and RocksDB) through this context variable."""
+    from faust.streams import _current_event
+
+    _current_event.set(weakref.ref(event))

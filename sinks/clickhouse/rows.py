@@ -177,3 +177,11 @@ def outbound_send_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any
     return {**{n: rec.get(n) for n in names}, "decided_at": _dt(rec["decided_at_ms"]),
             "recorded_at": _dt(rec["recorded_at_ms"]), "completed_at": _dt(rec["completed_at_ms"]),
             "src_partition": src.partition, "src_offset": src.offset}
+
+
+def crm_write_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    """A CrmWriteResult record -> ``crm_writes``."""
+    names = ("write_id", "contact_key", "kind", "crm", "state", "wa_id", "attempts", "attempt_log", "http_status",
+             "crm_object_id", "error", "request_json")
+    return {**{n: rec.get(n) for n in names}, "decided_at": _dt(rec["decided_at_ms"]),
+            "completed_at": _dt(rec["completed_at_ms"]), "src_partition": src.partition, "src_offset": src.offset}

@@ -1,3 +1,12 @@
 """Faust agents: thin wiring (decode -> processor -> emit or sink). Importing registers them."""
 
-from streams.agents import automation, crm_normalize, identity, normalize, sender, sink, state  # noqa: F401
+from streams.agents import (  # noqa: F401
+    automation,
+    crm_normalize,
+    crm_writer,
+    identity,
+    normalize,
+    sender,
+    sink,
+    state,
+)

@@ -1,6 +1,6 @@
 """ClickHouse sink agents: one per topic (``messages``, ``statuses``, ``message.state``,
 ``conversations``, ``tags``, ``decisions``, ``scores``, ``contacts``, ``contact.merges``,
-``contact.conflicts``, ``outbound.sends``, ``dlq``) into its table (``SINKS``).
+``contact.conflicts``, ``outbound.sends``, ``crm.write.results``, ``dlq``) into its table (``SINKS``).
 
 Batches come from ``noack_take`` and are acked only after ClickHouse accepted them (or the
 offending record went to the DLQ): Faust's ``take()`` would ack a batch whose body raised."""
@@ -21,6 +21,7 @@ from sinks.clickhouse.rows import (
     contact_merge_row,
     contact_row,
     conversation_row,
+    crm_write_row,
     dead_letter_row,
     decision_row,
     message_row,
@@ -90,6 +91,7 @@ SINKS: dict[str, tuple[str, RowFn]] = {
     "contact.merges": ("contact_merges", contact_merge_row),
     "contact.conflicts": ("contact_conflicts", contact_conflict_row),
     "outbound.sends": ("outbound_sends", outbound_send_row),
+    "crm.write.results": ("crm_writes", crm_write_row),
     "dlq": ("dead_letters", dead_letter_row),
 }
 

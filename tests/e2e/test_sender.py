@@ -48,15 +48,17 @@ def command(action_id: str, wa_id: str, kind: str = "template") -> dict:
             "trigger": f"test@{action_id}", "created_at_ms": T0 * 1000, "payload_json": None}
 
 
-def produce(bootstrap: str, commands: list[dict]) -> None:
-    codec = AvroCodec(make_framing(load_catalog(), None), "OutboundCommand", subject=f"{PREFIX}.outbound-value")
+def produce(bootstrap: str, commands: list[dict], prefix: str = PREFIX, topic: str = "outbound",
+            record: str = "OutboundCommand") -> None:
+    """Send command records straight onto a topic, keyed by contact key."""
+    codec = AvroCodec(make_framing(load_catalog(), None), record, subject=f"{prefix}.{topic}-value")
 
     async def go() -> None:
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
         await producer.start()
         try:
             for c in commands:
-                await producer.send_and_wait(f"{PREFIX}.outbound", codec.dumps(c), key=c["contact_key"].encode())
+                await producer.send_and_wait(f"{prefix}.{topic}", codec.dumps(c), key=c["contact_key"].encode())
         finally:
             await producer.stop()
     asyncio.run(go())

@@ -25,6 +25,7 @@ CASES = {
     "TagEvent": (rows.tag_row, "tags", "tag"),
     "MessageState": (rows.message_state_row, "message_state", "state"),
     "SendResult": (rows.outbound_send_row, "outbound_sends", "wamid"),
+    "CrmWriteResult": (rows.crm_write_row, "crm_writes", "attempt_log"),
 }
 
 
