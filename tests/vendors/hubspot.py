@@ -58,6 +58,7 @@ class HubSpotState:
     log: list[tuple[float, str, int]] = field(default_factory=list)  # (monotonic, path, status)
     phases: list[Phase] = field(default_factory=list)
     refuse_ids: set[str] = field(default_factory=set)
+    _unique: dict[tuple[str, str], str] = field(default_factory=dict)  # (unique property, value) -> id
     _window: list[float] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,7 +70,7 @@ class HubSpotState:
             self.phases.append(Phase(start + seconds, status, retry_after))
 
     def by_unique(self, prop: str, value: str) -> str | None:
-        return next((cid for cid, p in self.contacts.items() if p.get(prop) == value), None)
+        return self._unique.get((prop, value))
 
 
 def _error(status: int, category: str, message: str, **extra: Any) -> web.Response:
@@ -175,7 +176,9 @@ def _upsert(state: HubSpotState, body: Any) -> web.Response:
         if cid is None:
             cid = str(next(state._ids))
             state.contacts[cid] = {prop: i["id"]}
+            state._unique[(prop, i["id"])] = cid
         state.contacts[cid].update({k: str(v) for k, v in i["properties"].items()})
+        state._unique.update({(k, str(v)): cid for k, v in i["properties"].items() if k in UNIQUE_PROPERTIES})
         state.applied.append(("contact", i["id"]))
         results.append({"id": cid, "properties": dict(state.contacts[cid]), "createdAt": _now_iso(),
                         "updatedAt": _now_iso(), "archived": False, "new": new})
