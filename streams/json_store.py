@@ -61,3 +61,19 @@ class TableStore(MutableMapping[str, Any]):
             else:
                 self.backing[key.encode()] = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
         self.pending.clear()
+
+
+class JsonTable:
+    """A JSON view of a bytes table that writes through (no buffering): every write goes to the
+    changelog at once and is durable on the next producer flush. The sender's outbox and the CRM
+    writer's audit (``sinks.effect_log.EffectLog``)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        raw = self.table.get(key.encode())
+        return json.loads(raw) if raw is not None else None
+
+    def __setitem__(self, key: str, value: dict[str, Any]) -> None:
+        self.table[key.encode()] = json.dumps(value, separators=(",", ":")).encode()

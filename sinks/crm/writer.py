@@ -33,6 +33,7 @@ from processors.crm_write import (
     upsert_inputs,
 )
 from sinks.crm.http import Call, CrmHttp
+from sinks.effect_log import EffectLog
 
 
 class WriteState(StrEnum):
@@ -74,12 +75,6 @@ class Adapter(Protocol):
 
     async def apply(self, writes: list[CrmWrite],
                     before_create: Callable[[list[CrmWrite]], Awaitable[None]]) -> dict[str, WriteResult]: ...
-
-
-class AuditStore(Protocol):
-    def get(self, key: str) -> dict[str, Any] | None: ...
-
-    def __setitem__(self, key: str, value: dict[str, Any]) -> None: ...
 
 
 def _result(w: CrmWrite, crm: str, call: Call, state: WriteState, *, object_id: str | None = None,
@@ -183,7 +178,7 @@ class GenericHttp:
 
 
 class CrmWriter:
-    def __init__(self, audit: AuditStore, *, adapter: Adapter | None, mode: str,
+    def __init__(self, audit: EffectLog, *, adapter: Adapter | None, mode: str,
                  durable: Callable[[], Awaitable[None]],
                  publish: Callable[[list[tuple[CrmWrite, WriteResult]]], Awaitable[None]]) -> None:
         self.audit, self.adapter, self.mode, self.durable, self.publish = audit, adapter, mode, durable, publish

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from processors.errors import InvalidEvent
 from processors.outbox import Entry, Redelivery, State, on_command
 from processors.wa_send import PAIR_RATE_LIMIT, ErrorClass, Pacer, SendCommand, classify, request_body
+from sinks.effect_log import EffectLog
 from sinks.whatsapp.cloud_api import SendResponse
 
 logger = logging.getLogger(__name__)
@@ -41,14 +42,6 @@ class SenderConfig:
     account_pause_s: float = 3600.0  # after an account-level error, the number sends nothing for this long
 
 
-class OutboxStore(Protocol):
-    """action_id -> entry document; a dict in tests, a Faust table in the worker."""
-
-    def get(self, key: str) -> dict[str, Any] | None: ...
-
-    def __setitem__(self, key: str, value: dict[str, Any]) -> None: ...
-
-
 class Api(Protocol):
     async def send(self, phone_number_id: str, body: dict[str, Any]) -> SendResponse: ...
 
@@ -67,7 +60,7 @@ class SenderStats:
 
 
 class Sender:
-    def __init__(self, outbox: OutboxStore, *, durable: Callable[[], Awaitable[None]],
+    def __init__(self, outbox: EffectLog, *, durable: Callable[[], Awaitable[None]],
                  publish: Callable[[SendCommand, Entry], Awaitable[None]], api: Api | None, config: SenderConfig,
                  clock_ms: Callable[[], int], pacer: Pacer | None = None,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,

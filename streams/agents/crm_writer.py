@@ -19,10 +19,10 @@ from processors.errors import InvalidEvent, PipelineError
 from sinks.clickhouse.rows import epoch_ms
 from sinks.crm.http import CrmHttp, RetryPolicy
 from sinks.crm.writer import Adapter, CrmWriter, GenericHttp, HubSpot, WriteResult, WriteState, properties_of
-from streams.agents.sender import JsonTable
 from streams.app import app, settings, stats, topics
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
+from streams.json_store import JsonTable
 from streams.tables import bytes_table, write_as
 
 logger = logging.getLogger(__name__)

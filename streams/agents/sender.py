@@ -26,6 +26,7 @@ from streams.app import app, settings, stats, topics
 from streams.dlq import DeadLetters
 from streams.errors import DecodeError
 from streams.failpoints import failpoints
+from streams.json_store import JsonTable
 from streams.mapping import to_avro
 from streams.tables import bytes_table
 
@@ -35,20 +36,6 @@ source = topics["outbound"]
 dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 outbox_table = bytes_table("outbox", partitions=source.spec.partitions,
                            help="action_id -> the sender's outbox entry (JSON): each action is sent at most once")
-
-
-class JsonTable:
-    """The outbox over the bytes table; every write goes to the changelog (durable on flush)."""
-
-    def __init__(self, table: Any) -> None:
-        self.table = table
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        raw = self.table.get(key.encode())
-        return json.loads(raw) if raw is not None else None
-
-    def __setitem__(self, key: str, value: dict[str, Any]) -> None:
-        self.table[key.encode()] = json.dumps(value, separators=(",", ":")).encode()
 
 
 def command(rec: dict[str, Any]) -> SendCommand:

@@ -5,6 +5,7 @@ dead-lettered with HubSpot's answer."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 
@@ -38,7 +39,6 @@ def pipeline(kafka_bootstrap, tmp_path_factory, hubspot) -> Iterator[Pipeline]:
 
 def command(i: int, kind: str = "properties", props: dict | None = None) -> dict:
     wa_id = f"8529300{i:04d}"
-    import json
     return {"write_id": f"{kind}:{i}", "contact_key": f"{PNID}:{wa_id}", "kind": kind, "wa_id": wa_id,
             "phone_e164": f"+{wa_id}", "properties_json": json.dumps(props or {"whatsapp_segment": "potential"})
             if kind == "properties" else None, "title": "WhatsApp follow-up" if kind == "task" else None,
@@ -62,7 +62,6 @@ def test_writes_land_once_through_429_and_500s_and_replays_write_nothing(pipelin
     applied = Counter(hubspot.state.applied)
     assert set(applied.values()) == {1}
     assert sorted(w for kind, w in applied if kind == "tasks") == ["task:0", "task:1", "task:2"]
-    dlq = pipeline.sql("SELECT stage, error_message FROM scrm.dead_letters WHERE stage = 'crm.writer'")
     wait_for("the refused write in the DLQ", lambda: len(pipeline.sql(
         "SELECT 1 FROM scrm.dead_letters WHERE stage = 'crm.writer'")) == 1)
     dlq = pipeline.sql("SELECT error_message FROM scrm.dead_letters WHERE stage = 'crm.writer'")
