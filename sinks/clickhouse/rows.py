@@ -185,3 +185,18 @@ def crm_write_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
              "crm_object_id", "error", "request_json")
     return {**{n: rec.get(n) for n in names}, "decided_at": _dt(rec["decided_at_ms"]),
             "completed_at": _dt(rec["completed_at_ms"]), "src_partition": src.partition, "src_offset": src.offset}
+
+
+def raw_webhook_row(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
+    """A WebhookEnvelope record (a raw topic) -> ``raw_webhooks``."""
+    body: bytes = rec["body"]
+    try:
+        text, encoding = body.decode("utf-8"), "utf8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(body).decode(), "base64"
+    headers = {k.lower(): v for k, v in (rec.get("headers") or {}).items()}
+    return {"request_id": rec["request_id"], "source": rec["source"], "received_at": _dt(rec["received_at_ms"]),
+            "signature_verified": rec["signature_verified"], "content_type": headers.get("content-type"),
+            "user_agent": headers.get("user-agent"), "body_sha256": rec["body_sha256"], "body_bytes": len(body),
+            "body_encoding": encoding, "body": text, "src_topic": src.topic, "src_partition": src.partition,
+            "src_offset": src.offset}

@@ -1,6 +1,7 @@
-"""ClickHouse sink agents: one per topic (``messages``, ``statuses``, ``message.state``,
-``conversations``, ``tags``, ``decisions``, ``scores``, ``contacts``, ``contact.merges``,
-``contact.conflicts``, ``outbound.sends``, ``crm.write.results``, ``dlq``) into its table (``SINKS``).
+"""ClickHouse sink agents: one per topic (the raw topics, ``messages``, ``statuses``,
+``message.state``, ``conversations``, ``tags``, ``decisions``, ``scores``, ``contacts``,
+``contact.merges``, ``contact.conflicts``, ``outbound.sends``, ``crm.write.results``, ``dlq``)
+into its table (``SINKS``).
 
 Batches come from ``noack_take`` and are acked only after ClickHouse accepted them (or the
 offending record went to the DLQ): Faust's ``take()`` would ack a batch whose body raised."""
@@ -27,6 +28,7 @@ from sinks.clickhouse.rows import (
     message_row,
     message_state_row,
     outbound_send_row,
+    raw_webhook_row,
     status_row,
     tag_row,
 )
@@ -80,6 +82,8 @@ async def _dead_letter(event: Any, stage: str, exc: BaseException) -> None:
 
 # topic suffix -> (ClickHouse table, row shaper); one agent each, named scrm.sink.<table>
 SINKS: dict[str, tuple[str, RowFn]] = {
+    "raw.whatsapp": ("raw_webhooks", raw_webhook_row),
+    "raw.crm": ("raw_webhooks", raw_webhook_row),
     "messages": ("messages", _message),
     "statuses": ("statuses", status_row),
     "message.state": ("message_state", message_state_row),
@@ -102,8 +106,9 @@ def _sink_agent(suffix: str, table: str, to_row: RowFn) -> Any:
     async def sink(stream):  # type: ignore[no-untyped-def]
         await drain(stream, source, table, to_row, f"sink.{table}")
 
-    sink.__name__ = sink.__qualname__ = f"{table}_sink"
-    return app.agent(source.topic, name=f"scrm.sink.{table}")(sink)
+    name = f"{table}.{suffix}" if suffix.startswith("raw.") else table  # both raw topics -> raw_webhooks
+    sink.__name__ = sink.__qualname__ = f"{name.replace('.', '_')}_sink"
+    return app.agent(source.topic, name=f"scrm.sink.{name}")(sink)
 
 
-agents = {table: _sink_agent(suffix, table, to_row) for suffix, (table, to_row) in SINKS.items()}
+agents = {suffix: _sink_agent(suffix, table, to_row) for suffix, (table, to_row) in SINKS.items()}
