@@ -20,7 +20,8 @@ from streams.kafka_admin import BrokerUnavailable, PartitionLag, create_topics, 
 
 @app.command()
 async def migrate(self: Any) -> None:
-    """Apply pending ClickHouse migrations (idempotent). A running worker migrates on start."""
+    """Apply pending ClickHouse migrations and the body TTL (SCRM_BODY_TTL_DAYS); idempotent.
+    A running worker does this on start."""
     try:
         backend = await asyncio.to_thread(open_backend, settings.clickhouse_url, settings.clickhouse_path)
         applied = await asyncio.to_thread(apply_migrations, backend, settings.clickhouse_database,
@@ -30,7 +31,7 @@ async def migrate(self: Any) -> None:
         fail("migrate", f"{exc}. If a worker is running it owns embedded ClickHouse and has migrated on start.", 1)
     where = (settings.clickhouse_url and "server") or f"embedded ClickHouse at {settings.clickhouse_path}"
     if applied:
-        print(f"applied {len(applied)} migration(s) to {where}: {', '.join(applied)}")
+        print(f"{where}, database {settings.clickhouse_database}: applied {', '.join(applied)}")
     else:
         print(f"{where}: database {settings.clickhouse_database} is up to date")
 
