@@ -7,7 +7,7 @@ KAFKA := $(PYTHON) deploy/local/kafka.py
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup prereqs kafka-fetch kafka-start kafka-stop kafka-status demo demo-stop test test-unit lint typecheck bench clean
+.PHONY: help setup prereqs kafka-fetch kafka-start kafka-stop kafka-status demo demo-stop test test-unit lint typecheck bench docs clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ test-unit: $(STAMP) ## Only the fast tests that need no infrastructure
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+docs: $(STAMP) ## Regenerate the table reference in docs/analytics.md from the migrations
+	$(BIN)/python -m sinks.clickhouse.reference
 
 bench: setup ## Benchmarks (see bench/RESULTS.md)
 	$(BIN)/python -m bench

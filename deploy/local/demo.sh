@@ -77,6 +77,9 @@ $BIN/scrm sql "SELECT kind, crm, state, count() AS writes FROM scrm.crm_writes F
 echo "-- contacts: WhatsApp and CRM records resolved to one contact, and the merge evidence:"
 $BIN/scrm sql "SELECT contact_id, name, name_source, arrayStringConcat(records, ' ') AS members FROM scrm.contacts FINAL WHERE merged_into IS NULL AND length(records) > 1 ORDER BY contact_id"
 $BIN/scrm sql "SELECT merge_id, evidence_kind, evidence_detail, confidence FROM scrm.contact_merges FINAL WHERE NOT undone ORDER BY merged_at"
+echo "-- rollups (materialized views; replays never inflate them): rates per day and first response times per agent:"
+$BIN/scrm sql "SELECT day, phone_number_id, messages, delivery_rate, read_rate FROM scrm.receipts_daily ORDER BY day"
+$BIN/scrm sql "SELECT day, responder, agent_id, conversations, median_s, p90_s FROM scrm.frt_daily ORDER BY day, responder, agent_id"
 echo "-- dead letters (original bytes kept; reason per row):"
 $BIN/scrm sql "SELECT topic, partition, offset, stage, error_message FROM scrm.dead_letters FINAL ORDER BY topic, partition, offset"
 echo "-- worker counters:"
@@ -87,6 +90,7 @@ cat <<MSG
 Done in $(( $(date +%s) - started ))s. The broker and worker keep running:
   .venv/bin/scrm sql "SELECT * FROM scrm.messages FINAL LIMIT 5"    query ClickHouse (through the worker)
   .venv/bin/scrm ingest FILE.jsonl                                  send more webhooks
+  docs/analytics.md                                                 every table, and tested queries
   tail -f var/worker.log                                            watch the worker
   make demo-stop                                                    stop worker and broker
 MSG
