@@ -4,15 +4,10 @@ one again; every conversation stays reachable through contact_key_map."""
 
 from __future__ import annotations
 
-from tests.e2e.traffic import T0, contact_key, inbound, write
+from tests.e2e.traffic import T0, cdc, contact_key, inbound, write
 
 PIPELINE_ENV = {"SCRM_CLOCK_TICK_SECONDS": "0"}
 TAI_MAN, MARY = "85291234567", "5215512345678"  # Mexico: WhatsApp ids carry the old mobile "1"
-
-
-def cdc(event_id: str, entity: str, object_id: str, at_s: int, **data) -> dict:
-    return {"source": "cdc", "body": {"event_id": event_id, "source": "shop", "entity": entity, "op": "upsert"
-            if entity == "contact" else "create", "id": object_id, "occurred_at": at_s * 1000, "data": data}}
 
 
 LINES = [

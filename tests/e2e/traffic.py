@@ -40,6 +40,12 @@ def reply(wa_id: str, message_id: str, ts: int, text: str, kind: str = "agent", 
                                               "timestamp": ts}}
 
 
+def cdc(event_id: str, entity: str, object_id: str, at_s: int, **data) -> dict:
+    """A generic CDC change (a contact upsert or an order create) from the shop's CRM."""
+    return {"source": "cdc", "body": {"event_id": event_id, "source": "shop", "entity": entity, "op": "upsert"
+            if entity == "contact" else "create", "id": object_id, "occurred_at": at_s * 1000, "data": data}}
+
+
 def _whatsapp(value: dict, field: str = "messages") -> dict:
     return {"source": "whatsapp", "body": {"object": "whatsapp_business_account", "entry": [
         {"id": "200000000000001", "changes": [{"field": field, "value": value}]}]}}
