@@ -76,7 +76,7 @@ class Action:
     action_id: str
     rule_id: str
     contact_key: str
-    kind: str  # template | text (customer-facing) | task | alert (for the team, not the customer)
+    kind: str  # template | text | interactive (customer-facing) | task | alert (for the team)
     trigger: str  # what caused it: an event id, a segment change, a timer
     created_ms: int
     category: str = "utility"  # marketing | utility | service | authentication
@@ -87,10 +87,11 @@ class Action:
     language: str | None = None
     text: str | None = None
     title: str | None = None  # tasks and alerts
+    payload_json: str | None = None  # template components (a JSON list) or the interactive object
 
     @property
     def customer_facing(self) -> bool:
-        return self.kind in ("template", "text")
+        return self.kind in ("template", "text", "interactive")
 
     @property
     def marketing(self) -> bool:
@@ -98,7 +99,8 @@ class Action:
 
     @property
     def free_form(self) -> bool:
-        return self.kind == "text"
+        """Not a template: allowed only inside the 24-hour customer-service window."""
+        return self.kind in ("text", "interactive")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ def outbound_record(d: Decision, state: Engagement) -> dict[str, Any]:
     return {"action_id": a.action_id, "contact_key": a.contact_key, "phone_number_id": state.phone_number_id,
             "to": state.wa_id, "kind": a.kind, "category": a.category, "template": a.template,
             "language": a.language, "text": a.text, "rule_id": a.rule_id, "trigger": a.trigger,
-            "created_at_ms": d.decided_ms, "payload_json": None}
+            "created_at_ms": d.decided_ms, "payload_json": a.payload_json}
 
 
 def crm_record(u: CrmUpdate, state: Engagement) -> dict[str, Any]:

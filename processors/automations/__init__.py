@@ -7,6 +7,7 @@ gives the same id, so the sender's outbox and the CRM writer do it once."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from processors.policy import Action
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
-KINDS = ("template", "text", "task", "alert")
+KINDS = ("template", "text", "interactive", "task", "alert")
 CATEGORIES = ("marketing", "utility", "service", "authentication")
 LANGUAGES = ("zh_HK", "zh_TW", "zh_CN", "ja", "es", "pt_BR", "en")
 _REGION_LANGUAGE = {"HK": "zh_HK", "MO": "zh_HK", "TW": "zh_TW", "CN": "zh_CN", "JP": "ja", "BR": "pt_BR",
@@ -37,6 +38,7 @@ class Automation:
     category: str = "utility"
     promotion: bool = False
     template: str | None = None
+    payload_json: str | None = None  # do.components of a template, or do.interactive, as JSON
     texts: tuple[tuple[str, str], ...] = ()  # (language, text)
     title: str | None = None
     event: str | None = None
@@ -104,6 +106,7 @@ def _rule(raw: Any, where: str) -> Automation:
         raise AutomationError(f"{where}: a template action names its approved template (do.template)")
     if kind == "text" and not texts:
         raise AutomationError(f"{where}: a text action needs do.text")
+    payload = _payload(kind, do, where)
     triggers = [k for k in ("segment_entered", "segment", "tag", "unanswered_minutes") if when.get(k) is not None]
     if len(triggers) != 1:
         raise AutomationError(f"{where}: 'when' needs exactly one of segment_entered, segment, tag, "
@@ -116,12 +119,38 @@ def _rule(raw: Any, where: str) -> Automation:
         raise AutomationError(f"{where}: unanswered_minutes must be > 0")
     return Automation(
         id=raw["id"], kind=kind, category=category, promotion=bool(do.get("promotion", False)),
-        template=do.get("template"), texts=texts, title=do.get("title"), event=do.get("event"),
+        template=do.get("template"), payload_json=payload, texts=texts, title=do.get("title"), event=do.get("event"),
         segment_entered=when.get("segment_entered"), segment=when.get("segment"),
         every_ms=int(every * DAY_MS) if isinstance(every, int | float) and when.get("segment") else None,
         tag=when.get("tag"),
         unanswered_ms=int(minutes * MINUTE_MS) if minutes is not None else None,
         high_value_segments=tuple(when.get("segments") or ()), high_value_tags=tuple(when.get("tags") or ()))
+
+
+def _payload(kind: str, do: Mapping[str, Any], where: str) -> str | None:
+    """do.components (a template's header/body/button parameters, in the Cloud API's shape) or
+    do.interactive (the Cloud API's interactive object: buttons, a list, ...), checked here so a
+    mistake is found when the file loads, not when Meta refuses the send."""
+    components, interactive = do.get("components"), do.get("interactive")
+    if components is not None:
+        if kind != "template":
+            raise AutomationError(f"{where}: do.components belongs to a template action")
+        if not isinstance(components, list) or not all(isinstance(c, Mapping) and c.get("type") for c in components):
+            raise AutomationError(f"{where}: do.components is a list of components, each with a type "
+                                  "(header, body, button)")
+        return json.dumps(components, ensure_ascii=False)
+    if kind == "interactive":
+        if not isinstance(interactive, Mapping) or interactive.get("type") not in _INTERACTIVE or \
+                not isinstance(interactive.get("action"), Mapping):
+            raise AutomationError(f"{where}: an interactive action needs do.interactive with a type "
+                                  f"({', '.join(_INTERACTIVE)}) and an action")
+        return json.dumps(interactive, ensure_ascii=False)
+    if interactive is not None:
+        raise AutomationError(f"{where}: do.interactive belongs to an interactive action (do.kind: interactive)")
+    return None
+
+
+_INTERACTIVE = ("button", "list", "cta_url", "product", "product_list", "flow")
 
 
 def language_for(phone_e164: str | None, default: str = "en") -> str:
@@ -147,4 +176,5 @@ def action_for(rule: Automation, contact_key: str, trigger: str, now_ms: int, la
                   content=rule.template or rule.id, event_key=rule.event,
                   promotion=rule.promotion, template=rule.template,
                   language=language if rule.kind == "template" else None,
-                  text=rule.text_for(language) if rule.kind == "text" else None, title=rule.title)
+                  text=rule.text_for(language) if rule.kind == "text" else None, title=rule.title,
+                  payload_json=rule.payload_json)

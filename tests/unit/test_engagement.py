@@ -147,10 +147,39 @@ def test_language_follows_the_phone_number(phone, language):
      "do.template"),
     ({"version": "1", "automations": [{"id": "a", "when": {"tag": "x"}, "do": {"kind": "text", "text": {"fr": "x"}}}]},
      "do.text"),
+    ({"version": "1", "automations": [{"id": "a", "when": {"tag": "x"}, "do": {
+        "kind": "template", "template": "t", "components": [{"parameters": []}]}}]}, "each with a type"),
+    ({"version": "1", "automations": [{"id": "a", "when": {"tag": "x"}, "do": {
+        "kind": "text", "text": "hi", "components": []}}]}, "belongs to a template"),
+    ({"version": "1", "automations": [{"id": "a", "when": {"tag": "x"}, "do": {
+        "kind": "interactive", "interactive": {"type": "carousel", "action": {}}}}]}, "do.interactive with a type"),
 ])
 def test_bad_automation_files_say_what_is_wrong(doc, message):
     with pytest.raises(AutomationError, match=message):
         load_automations(doc)
+
+
+def test_template_components_and_interactive_objects_reach_the_send_request():
+    from processors.automations import action_for
+    from processors.wa_send import SendCommand, request_body
+
+    buttons = {"type": "button", "body": {"text": "需要尺碼建議嗎？"},
+               "action": {"buttons": [{"type": "reply", "reply": {"id": "size_chart", "title": "尺碼表"}}]}}
+    rules = load_automations({"version": "1", "automations": [
+        {"id": "size_help", "when": {"tag": "size"}, "do": {"kind": "interactive", "interactive": buttons}}]})
+    coupon = next(r for r in read_automations(None).automations.rules if r.id == "high_intent_coupon")
+    for rule, language in ((coupon, "zh_HK"), (rules.rules[0], None)):
+        action = action_for(rule, "PN:85291230000", "t1", 0, language or "en")
+        assert action.customer_facing and action.free_form == (rule.kind == "interactive")
+        body = request_body(SendCommand(
+            action_id=action.action_id, contact_key=action.contact_key, phone_number_id="PN", to="85291230000",
+            kind=action.kind, category=action.category, rule_id=action.rule_id, created_at_ms=0,
+            template=action.template, language=action.language, text=action.text, payload_json=action.payload_json))
+        if rule.kind == "template":
+            assert body["template"]["components"][0]["parameters"] == [{"type": "coupon_code",
+                                                                         "coupon_code": "WELCOME10"}]
+        else:
+            assert body["type"] == "interactive" and body["interactive"] == buttons
 
 
 def test_signals_round_trip_through_avro():
