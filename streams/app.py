@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import faust
 
+from processors.dlq_limit import DlqGuard, DlqLimit
 from streams import offset_safety
 from streams.catalog import load_catalog
 from streams.codec import make_framing
+from streams.dlq import DeadLetters
 from streams.settings import Settings
 from streams.stats import Stats
 from streams.topics import Topics
@@ -48,6 +50,8 @@ topics = Topics(app, settings, catalog, framing)
 offset_safety.install({settings.topic(t.name) for t in catalog.topics if "compact" in t.cleanup}.__contains__)
 stats = Stats()
 warehouse = Warehouse(settings)
+dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec, DlqGuard(
+    DlqLimit(settings.dlq_max_consecutive, settings.dlq_max_ratio, settings.dlq_ratio_window)))
 
 
 def consumed_topics() -> list[str]:

@@ -31,7 +31,7 @@ from processors.errors import InvalidEvent
 from processors.events import Signal, SignalKind
 from processors.identity_sources import from_whatsapp
 from processors.policy import Outcome
-from streams.app import app, settings, stats, topics
+from streams.app import app, dead_letters, settings, stats, topics
 from streams.automation_records import (
     TICK_KEY,
     crm_record,
@@ -40,7 +40,6 @@ from streams.automation_records import (
     score_record,
     tick_record,
 )
-from streams.dlq import DeadLetters
 from streams.errors import DecodeError
 from streams.identity_records import observation_record
 from streams.mapping import from_avro
@@ -56,7 +55,6 @@ MINUTE_MS = 60_000
 # write at shutdown sends the next start through Faust's changelog recovery (docs/automation.md).
 CLOCK_PERSIST_MS = 3_600_000
 signals = topics["signals"]
-dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 config = read_automations(settings.automations_file)
 ctx = Context(tags=read_pack(settings.rules_file), sentiment=read_lexicon(settings.sentiment_file),
               automations=config.automations, policy=config.policy, churn=config.churn,

@@ -12,9 +12,8 @@ from processors.crm import parse_crm
 from processors.errors import InvalidEvent
 from processors.identity_sources import from_crm
 from processors.phones import InvalidPhone
-from streams.app import app, settings, stats, topics
+from streams.app import app, dead_letters, settings, stats, topics
 from streams.dedup import forward_once
-from streams.dlq import DeadLetters
 from streams.errors import DecodeError
 from streams.identity_records import observation_record
 from streams.mapping import envelope_from_avro, to_avro
@@ -23,7 +22,6 @@ from streams.tables import bytes_table
 STAGE = "crm_normalize"
 raw = topics["raw.crm"]
 changes = topics["crm.changes"]
-dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 seen_changes = bytes_table("seen-crm-changes", partitions=raw.spec.partitions,
                            retention_days=settings.dedup_retention_days,
                            help="CRM change id -> event time (ms) of the first copy forwarded")

@@ -19,8 +19,7 @@ from processors.errors import InvalidEvent, PipelineError
 from sinks.clickhouse.rows import epoch_ms
 from sinks.crm.http import CrmHttp, RetryPolicy
 from sinks.crm.writer import Adapter, CrmWriter, GenericHttp, HubSpot, WriteResult, WriteState, properties_of
-from streams.app import app, settings, stats, topics
-from streams.dlq import DeadLetters
+from streams.app import app, dead_letters, settings, stats, topics
 from streams.errors import DecodeError
 from streams.json_store import JsonTable
 from streams.tables import bytes_table, write_as
@@ -28,7 +27,6 @@ from streams.tables import bytes_table, write_as
 logger = logging.getLogger(__name__)
 STAGE = "crm.writer"
 source = topics["crm.writes"]
-dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 audit_table = bytes_table("crm-write-audit", partitions=source.spec.partitions,
                           help="write_id -> the CRM writer's audit entry (JSON): each write applied once")
 

@@ -22,8 +22,7 @@ from typing import Any
 from processors.errors import InvalidEvent
 from processors.identity import Change, Resolver
 from sinks.clickhouse.rows import epoch_ms
-from streams.app import app, stats, topics
-from streams.dlq import DeadLetters
+from streams.app import app, dead_letters, stats, topics
 from streams.errors import DecodeError
 from streams.identity_records import (
     OBSERVE,
@@ -39,7 +38,6 @@ from streams.tables import bytes_table
 
 STAGE = "identity"
 source = topics["identity"]
-dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 table = bytes_table("identity", partitions=source.spec.partitions,
                     help="identity resolution: records, phone/email/SKU indexes, contact groups, the merge log")
 

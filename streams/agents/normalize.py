@@ -20,9 +20,8 @@ from typing import Any
 from processors.envelopes import parse_whatsapp_envelope
 from processors.errors import InvalidEvent
 from processors.events import ParsedWebhook, Signal, message_signal, preference_signal, status_signal
-from streams.app import app, settings, stats, topics
+from streams.app import app, dead_letters, settings, stats, topics
 from streams.dedup import forward_once
-from streams.dlq import DeadLetters
 from streams.errors import DecodeError
 from streams.mapping import envelope_from_avro, to_avro
 from streams.tables import bytes_table
@@ -30,7 +29,6 @@ from streams.tables import bytes_table
 logger = logging.getLogger(__name__)
 STAGE = "normalize"
 raw = topics["raw.whatsapp"]
-dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 seen_wamids = bytes_table("seen-wamids", partitions=raw.spec.partitions, retention_days=settings.dedup_retention_days,
                           help="natural id -> event time (ms) of the first copy forwarded")
 

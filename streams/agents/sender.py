@@ -22,8 +22,7 @@ from processors.wa_send import Pacer, SendCommand
 from sinks.clickhouse.rows import epoch_ms
 from sinks.whatsapp.cloud_api import CloudApi
 from sinks.whatsapp.sender import Mode, Sender, SenderConfig
-from streams.app import app, settings, stats, topics
-from streams.dlq import DeadLetters
+from streams.app import app, dead_letters, settings, stats, topics
 from streams.errors import DecodeError
 from streams.failpoints import failpoints
 from streams.json_store import JsonTable
@@ -33,7 +32,6 @@ from streams.tables import bytes_table
 logger = logging.getLogger(__name__)
 STAGE = "sender"
 source = topics["outbound"]
-dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 outbox_table = bytes_table("outbox", partitions=source.spec.partitions,
                            help="action_id -> the sender's outbox entry (JSON): each action is sent at most once")
 

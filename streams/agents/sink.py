@@ -32,14 +32,12 @@ from sinks.clickhouse.rows import (
     status_row,
     tag_row,
 )
-from streams.app import app, settings, stats, topics, warehouse
-from streams.dlq import DeadLetters
+from streams.app import app, dead_letters, settings, stats, topics, warehouse
 from streams.errors import DecodeError
 from streams.mapping import message_from_avro
 from streams.topics import BoundTopic
 
 logger = logging.getLogger(__name__)
-dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 RowFn = Callable[[dict[str, Any], SourcePosition], dict[str, Any]]
 
 

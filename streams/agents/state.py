@@ -27,8 +27,7 @@ from processors.receipts import apply_status
 from processors.receipts import dumps as dump_receipt
 from processors.receipts import loads as load_receipt
 from processors.tagging import Match
-from streams.app import app, settings, stats, topics
-from streams.dlq import DeadLetters
+from streams.app import app, dead_letters, settings, stats, topics
 from streams.errors import DecodeError
 from streams.mapping import from_avro, to_avro
 from streams.rules import read_pack
@@ -37,7 +36,6 @@ from streams.tables import bytes_table
 logger = logging.getLogger(__name__)
 RECEIPTS, CONVERSATIONS = "state.receipts", "state.conversations"
 statuses, messages = topics["statuses"], topics["messages"]
-dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec)
 pack = read_pack(settings.rules_file)
 rules = ConversationRules(idle_ms=int(settings.conversation_idle_hours * HOUR_MS),
                           reopen_ms=int(settings.conversation_reopen_days * 24 * HOUR_MS))
