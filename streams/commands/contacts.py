@@ -7,18 +7,16 @@ by contact key), so both contacts keep theirs."""
 
 from __future__ import annotations
 
-import getpass
-import socket
 import time
 from typing import Any
 
 import click
-from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from streams.app import app, topics
 from streams.commands import kafka_clients
 from streams.commands.errors import fail
+from streams.commands.operator import operator
 from streams.faust_cli import argument, option
 from streams.identity_records import unmerge_record
 
@@ -38,14 +36,10 @@ async def contacts(self: Any, action: str, merge_id: str, wait_s: float) -> None
     consumer = kafka_clients.consumer()
     await kafka_clients.start("contacts", consumer)
     try:
-        parts = [TopicPartition(log.name, p) for p in range(log.spec.partitions)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        end = await consumer.end_offsets(parts)
         merge = None
-        while [tp for tp in parts if await consumer.position(tp) < end[tp]]:
-            for found in _matching(await consumer.getmany(timeout_ms=1000), log, merge_id):
-                merge = found
+        async for msg in kafka_clients.read_to_end(consumer, log.name, log.spec.partitions):
+            if msg.key == merge_id.encode() and (rec := log.decode(msg.value))["merge_id"] == merge_id:
+                merge = rec
         if merge is None:
             fail("contacts", f"no merge {merge_id!r} in the merge log ({log.name}). Recent merges: {LIST_MERGES}")
         if merge["undone"]:
@@ -75,20 +69,12 @@ def _matching(batches: dict[Any, list[Any]], log: Any, merge_id: str) -> list[di
             if m.key == merge_id.encode() and (rec := log.decode(m.value))["merge_id"] == merge_id]
 
 
-def _operator() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
 async def _send_unmerge(merge_id: str) -> None:
     target = topics["identity"]
     producer = kafka_clients.producer()
     await kafka_clients.start("contacts", producer)
     try:
-        record = unmerge_record(merge_id, int(time.time() * 1000), _operator())
+        record = unmerge_record(merge_id, int(time.time() * 1000), operator())
         await producer.send_and_wait(target.name, target.encode(record), key=b"unmerge:" + merge_id.encode())
     except KafkaError as exc:
         fail("contacts", f"sending the unmerge failed ({type(exc).__name__}: {exc}); nothing changed, run it again", 1)

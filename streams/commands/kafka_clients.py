@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
 
 from streams.app import settings
 from streams.commands.errors import fail
@@ -29,3 +31,19 @@ async def start(command: str, client: Any, note: str = "") -> None:
         await client.start()
     except KafkaError as exc:
         fail(command, f"{unreachable(settings, exc)}{note}", 1)
+
+
+async def read_to_end(consumer: AIOKafkaConsumer, topic: str,
+                      partitions: int) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+    """Every record of ``topic`` (with ``partitions``, as in the catalog) from the oldest kept to
+    the end as of now, in offset order per partition (``consumer`` started, without a group).
+    Stays assigned: read on after it."""
+    parts = [TopicPartition(topic, p) for p in range(partitions)]
+    consumer.assign(parts)
+    await consumer.seek_to_beginning(*parts)
+    end = await consumer.end_offsets(parts)
+    while [tp for tp in parts if await consumer.position(tp) < end[tp]]:
+        for tp, batch in (await consumer.getmany(timeout_ms=1000)).items():
+            for msg in batch:
+                if msg.offset < end[tp]:
+                    yield msg
