@@ -12,6 +12,8 @@ from streams import offset_safety
 from streams.catalog import load_catalog
 from streams.codec import make_framing
 from streams.dlq import DeadLetters
+from streams.logs import logging_config
+from streams.metrics import WorkerMetrics, consumer_positions
 from streams.settings import Settings
 from streams.stats import Stats
 from streams.topics import Topics
@@ -45,10 +47,12 @@ app = faust.App(
     # Consumer.wait_empty). Offsets are committed only up to acked events, every effect is
     # idempotent, so whatever was in flight is processed again by the next owner.
     stream_wait_empty=False,
+    logging_config=logging_config(settings.log_format),
 )
 topics = Topics(app, settings, catalog, framing)
 offset_safety.install({settings.topic(t.name) for t in catalog.topics if "compact" in t.cleanup}.__contains__)
 stats = Stats()
+metrics = WorkerMetrics(stats, lambda: consumer_positions(app, set(consumed_topics())))
 warehouse = Warehouse(settings)
 dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec, DlqGuard(
     DlqLimit(settings.dlq_max_consecutive, settings.dlq_max_ratio, settings.dlq_ratio_window)))

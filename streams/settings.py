@@ -48,6 +48,7 @@ class Settings:
     clock_tick_seconds: float = 60.0  # the leader ticks event time this often on idle partitions; 0 = off
     max_clock_skew_seconds: float = 300.0  # event times further ahead of the wall clock do not move timers
     stall_seconds: float = 300.0  # no committed progress with lag this long after recovery: exit 70 (0 = off)
+    log_format: str = "text"  # worker log lines: text | json (phone numbers masked in both)
     dlq_max_consecutive: int = 100  # a stage dead-letters this many records in a row: exit 71 (0 = off)
     dlq_max_ratio: float = 0.5  # ... or more than this share of a partition's last dlq_ratio_window (0 = off)
     dlq_ratio_window: int = 1000
@@ -111,6 +112,8 @@ class Settings:
             raise ConfigError("SCRM_ROCKSDB_BLOCK_CACHE_MB and SCRM_ROCKSDB_WRITE_BUFFER_MB must be >= 1")
         if self.clock_tick_seconds < 0 or self.max_clock_skew_seconds < 0:
             raise ConfigError("SCRM_CLOCK_TICK_SECONDS and SCRM_MAX_CLOCK_SKEW_SECONDS must be >= 0")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"SCRM_LOG_FORMAT={self.log_format!r}: use text or json")
         if self.dlq_max_consecutive < 0 or not 0 <= self.dlq_max_ratio <= 1 or self.dlq_ratio_window < 1:
             raise ConfigError("SCRM_DLQ_MAX_CONSECUTIVE must be >= 0, SCRM_DLQ_MAX_RATIO between 0 and 1 "
                               "and SCRM_DLQ_RATIO_WINDOW >= 1 (0 turns a limit off)")

@@ -23,6 +23,11 @@ class Warehouse:
         self._lock = asyncio.Lock()
 
     @property
+    def opened(self) -> bool:
+        """ClickHouse was reached and migrated (readiness)."""
+        return self._writer is not None
+
+    @property
     def database(self) -> str:
         return self.settings.clickhouse_database
 

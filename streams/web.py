@@ -1,5 +1,6 @@
 """Worker web views: ``/sql/`` (the worker owns embedded ClickHouse, so ``scrm sql`` asks it),
-``/healthz/`` and ``/stats/``. Bound to SCRM_WEB_HOST (loopback by default)."""
+``/healthz/`` (alive), ``/readyz/`` (recovered and ClickHouse migrated), ``/stats/`` and
+``/metrics`` (Prometheus). Bound to SCRM_WEB_HOST (loopback by default)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import json
 from typing import Any
 
 from faust import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sinks.clickhouse.backend import is_read_only
 from sinks.errors import SinkError
-from streams.app import app, stats, warehouse
+from streams.app import app, metrics, stats, warehouse
 
 
 def _json(view: web.View, doc: Any, status: int = 200) -> web.Response:
@@ -47,3 +49,23 @@ class HealthView(web.View):
 class StatsView(web.View):
     async def get(self, request: web.Request) -> web.Response:
         return _json(self, stats.snapshot())
+
+
+@app.page("/readyz/")
+class ReadyView(web.View):
+    async def get(self, request: web.Request) -> web.Response:
+        waiting = [why for why, on in (("rebalancing", app.rebalancing), ("recovering tables", app.in_recovery),
+                                       ("opening ClickHouse", not warehouse.opened)) if on]
+        return _json(self, {"ready": not waiting, "waiting_for": waiting}, 503 if waiting else 200)
+
+
+@app.page("/metrics")
+class MetricsView(web.View):
+    async def get(self, request: web.Request) -> web.Response:
+        return self.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+
+@app.task  # type: ignore[untyped-decorator]
+async def open_warehouse() -> None:
+    """Reach and migrate ClickHouse at start, not at the first batch (readiness waits for it)."""
+    await warehouse.writer()

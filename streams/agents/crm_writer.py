@@ -19,7 +19,7 @@ from processors.errors import InvalidEvent, PipelineError
 from sinks.clickhouse.rows import epoch_ms
 from sinks.crm.http import CrmHttp, RetryPolicy
 from sinks.crm.writer import Adapter, CrmWriter, GenericHttp, HubSpot, WriteResult, WriteState, properties_of
-from streams.app import app, dead_letters, settings, stats, topics
+from streams.app import app, dead_letters, metrics, settings, stats, topics
 from streams.errors import DecodeError
 from streams.json_store import JsonTable
 from streams.tables import bytes_table, write_as
@@ -124,6 +124,7 @@ async def crm_writer(stream):  # type: ignore[no-untyped-def]
         before = writer.duplicates
         for w, r in await writer.write(writes):
             stats.add(STAGE, r.state.value)
+            metrics.crm_attempts(r.attempt_log)
             if r.state == WriteState.FAILED:
                 await dead_letters.send_event(by_id[w.write_id], stage=STAGE, exc=CrmWriteFailed(r.error or "failed"),
                                               now_ms=int(time.time() * 1000))

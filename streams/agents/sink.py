@@ -32,7 +32,7 @@ from sinks.clickhouse.rows import (
     status_row,
     tag_row,
 )
-from streams.app import app, dead_letters, settings, stats, topics, warehouse
+from streams.app import app, dead_letters, metrics, settings, stats, topics, warehouse
 from streams.errors import DecodeError
 from streams.mapping import message_from_avro
 from streams.topics import BoundTopic
@@ -61,7 +61,11 @@ async def drain(stream: Any, source: BoundTopic, table: str, to_row: RowFn, stag
                 except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
                     await _dead_letter(event, stage, exc)
             token = f"{topic}-{partition}-{batch[0].message.offset}-{batch[-1].message.offset}"
-            for rejected in await writer.write(warehouse.table(table), rows, token):
+            started = time.monotonic()
+            rejected_rows = await writer.write(warehouse.table(table), rows, token)
+            metrics.sink_seconds.labels(table).observe(time.monotonic() - started)
+            metrics.sink_rows.labels(table).observe(len(rows))
+            for rejected in rejected_rows:
                 await _dead_letter(kept[rejected.index], stage, rejected.error)
             stats.add(stage, "written", len(rows))
         for event in events:

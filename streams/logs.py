@@ -1,0 +1,54 @@
+"""Worker logs: phone numbers masked in every line, and JSON lines when SCRM_LOG_FORMAT=json.
+
+Message bodies are never logged by the pipeline's own code; phone numbers can still reach a log
+line inside an id (a contact key is ``phone_number_id:wa_id``) or a library's message, so every
+run of 8 to 15 digits is masked to its last two (``…67``) before a line is written."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from mode.utils.logging import DEFAULT_FORMAT, DefaultFormatter
+
+_PHONE = re.compile(r"(?<![\w.])\+?\d{6,13}(\d{2})(?![\w])")
+
+
+def redact(text: str) -> str:
+    return _PHONE.sub(r"…\1", text)
+
+
+def _redacted(record: logging.LogRecord) -> logging.LogRecord:
+    copy = logging.makeLogRecord(record.__dict__)
+    copy.msg, copy.args = redact(record.getMessage()), None
+    if record.exc_info and not record.exc_text:
+        copy.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+    elif record.exc_text:
+        copy.exc_text = redact(record.exc_text)
+    copy.exc_info = None
+    return copy
+
+
+class RedactingFormatter(DefaultFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return str(super().format(_redacted(record)))
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        r = _redacted(record)
+        doc: dict[str, Any] = {"ts": datetime.fromtimestamp(r.created, UTC).isoformat(timespec="milliseconds"),
+                               "level": r.levelname, "logger": r.name, "pid": r.process, "msg": r.msg}
+        if r.exc_text:
+            doc["exc"] = r.exc_text
+        return json.dumps(doc, ensure_ascii=False)
+
+
+def logging_config(log_format: str) -> dict[str, Any]:
+    """Merged into mode's logging setup by the worker (``App(logging_config=...)``)."""
+    formatter = ({"()": "streams.logs.JsonFormatter"} if log_format == "json"
+                 else {"()": "streams.logs.RedactingFormatter", "format": DEFAULT_FORMAT})
+    return {"merge": True, "version": 1, "formatters": {"default": formatter, "colored": formatter}}

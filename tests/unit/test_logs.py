@@ -1,0 +1,31 @@
+import json
+import logging
+
+from streams.logs import JsonFormatter, RedactingFormatter, redact
+
+
+def record(msg, *args, exc=None):
+    return logging.LogRecord("scrm.test", logging.WARNING, __file__, 1, msg, args, exc)
+
+
+def test_phone_numbers_and_contact_keys_are_masked_and_other_numbers_are_not():
+    assert redact("contact 109876543210001:85291234567 at +85291234567") == "contact …01:…67 at …67"
+    assert redact("raw.whatsapp[2]@20332 took 1500 ms, batch 2000") == "raw.whatsapp[2]@20332 took 1500 ms, batch 2000"
+    assert redact("wamid.HBgLODUyOTEyMzQ1NjcVAgASGBQzQTk2") == "wamid.HBgLODUyOTEyMzQ1NjcVAgASGBQzQTk2"
+
+
+def test_json_lines_carry_level_logger_and_the_masked_message():
+    line = JsonFormatter().format(record("send to %s failed", "5215512345678"))
+    doc = json.loads(line)
+    assert doc["level"] == "WARNING" and doc["logger"] == "scrm.test" and doc["msg"] == "send to …78 failed"
+    try:
+        raise ValueError("bad number 85291234567")
+    except ValueError:
+        import sys
+        exc = json.loads(JsonFormatter().format(record("boom", exc=sys.exc_info())))["exc"]
+    assert "ValueError: bad number …67" in exc and "85291234567" not in exc
+
+
+def test_text_lines_are_masked_too():
+    line = RedactingFormatter(fmt="%(levelname)s %(message)s").format(record("to %s", "+819012345678"))
+    assert line.startswith("WARNING to …78")
