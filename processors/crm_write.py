@@ -28,6 +28,7 @@ class CrmWrite:
     properties: dict[str, str]
     title: str | None
     created_at_ms: int
+    effects_off: bool = False  # from a replay run without side effects: recorded as skipped, never written
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,7 @@ class SendCommand:
     language: str | None = None
     text: str | None = None
     payload_json: str | None = None  # template components (a list) or the interactive object
+    effects_off: bool = False  # from a replay run without side effects: recorded as skipped, never sent
 
 
 def request_body(cmd: SendCommand) -> dict[str, Any]:

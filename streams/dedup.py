@@ -16,15 +16,19 @@ from streams.topics import BoundTopic
 
 async def forward_once(seen: Any, natural_id: bytes, event_time_ms: int, topic: BoundTopic, key: str,
                        record: dict[str, Any], *, stats: Stats, stage: str, counter: str,
-                       also: Sequence[tuple[BoundTopic, dict[str, Any]]] = ()) -> bool:
-    """Send ``record`` (and each of ``also``, same key) unless ``natural_id`` was forwarded
-    before; counts ``<counter>_out`` or ``<counter>_deduplicated``. True when it was sent."""
-    if seen.get(natural_id) is not None:
+                       also: Sequence[tuple[BoundTopic, dict[str, Any]]] = (), replay: bool = False,
+                       headers: list[tuple[str, bytes]] | None = None) -> bool:
+    """Send ``record`` (and each of ``also``, same key, with ``headers``) unless ``natural_id`` was
+    forwarded before; counts ``<counter>_out`` or ``<counter>_deduplicated``. A ``replay`` sends
+    it again (``<counter>_replayed``): every later stage is idempotent. True when it was sent."""
+    known = seen.get(natural_id) is not None
+    if known and not replay:
         stats.add(stage, f"{counter}_deduplicated")
         return False
-    await topic.send(key, record)
+    await topic.send(key, record, headers)
     for other, value in also:
-        await other.send(key, value)
-    seen[natural_id] = str(event_time_ms).encode()
-    stats.add(stage, f"{counter}_out")
+        await other.send(key, value, headers)
+    if not known:
+        seen[natural_id] = str(event_time_ms).encode()
+    stats.add(stage, f"{counter}_replayed" if known else f"{counter}_out")
     return True

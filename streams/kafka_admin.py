@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -153,3 +154,21 @@ async def target_offsets(settings: Settings, tps: list[TopicPartition], *, to: s
             return dict(await consumer.beginning_offsets(tps))
         found = await consumer.offsets_for_times({tp: at_ms for tp in tps})
         return {tp: found[tp].offset if found.get(tp) is not None else ends[tp] for tp in tps}
+
+
+async def wait_for_zero_lag(settings: Settings, group: str, topic_names: list[str], *, timeout: float,
+                            settle: float = 1.0) -> tuple[bool, list[PartitionLag]]:
+    """Poll until ``group`` has no lag on ``topic_names`` for ``settle`` seconds: (caught up, last lag)."""
+    deadline = time.monotonic() + timeout
+    zero_since: float | None = None
+    lag: list[PartitionLag] = []
+    while time.monotonic() < deadline:
+        lag = await group_lag(settings, group, topic_names)
+        if sum(p.lag for p in lag) == 0:
+            zero_since = zero_since or time.monotonic()
+            if time.monotonic() - zero_since >= settle:
+                return True, lag
+        else:
+            zero_since = None
+        await asyncio.sleep(0.5)
+    return False, lag

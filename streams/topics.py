@@ -29,8 +29,9 @@ class BoundTopic:
     def encode(self, value: dict[str, Any]) -> bytes:
         return self.codec.dumps(value)
 
-    async def send(self, key: str | bytes | None, value: dict[str, Any]) -> Any:
-        return await self.topic.send(key=key, value=self.encode(value))
+    async def send(self, key: str | bytes | None, value: dict[str, Any],
+                   headers: list[tuple[str, bytes]] | None = None) -> Any:
+        return await self.topic.send(key=key, value=self.encode(value), headers=headers)
 
 
 class Topics:

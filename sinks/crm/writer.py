@@ -190,7 +190,10 @@ class CrmWriter:
         for w in writes:
             doc = self.audit.get(w.write_id)
             known = WriteResult.loads(doc) if doc else None
-            if known is None:
+            if known is None and w.effects_off:
+                done.append((w, WriteResult(w.write_id, WriteState.SKIPPED, "off",
+                                            error="replayed without side effects: not written")))
+            elif known is None:
                 fresh.setdefault(w.write_id, w)
             elif known.state == WriteState.ATTEMPTING:  # stopped during a create: never create twice
                 done.append((w, replace(known, state=WriteState.IN_DOUBT,

@@ -103,6 +103,8 @@ class Sender:
         """The terminal entry of a command that will not be sent, or None to send it."""
         if self.config.mode == Mode.OFF:
             return entry.moved(State.SKIPPED, now, detail="side effects off")
+        if cmd.effects_off:
+            return entry.moved(State.SKIPPED, now, detail="replayed without side effects")
         try:
             request_body(cmd)
         except InvalidEvent as exc:

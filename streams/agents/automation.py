@@ -41,6 +41,7 @@ from streams.automation_records import (
     tick_record,
 )
 from streams.errors import DecodeError
+from streams.headers import EFFECTS, Headers, effects_off
 from streams.identity_records import observation_record
 from streams.mapping import from_avro
 from streams.rules import read_automations, read_lexicon, read_pack
@@ -74,8 +75,9 @@ def _due_key(partition: int, minute: int) -> bytes:
 class Batch:
     """What one signal changes: records to send, then table writes (after a flush)."""
 
-    def __init__(self, floor_minute: int) -> None:
+    def __init__(self, floor_minute: int, headers: Headers | None = None) -> None:
         self.floor_minute = floor_minute  # the partition's current minute: earlier buckets are never read again
+        self.headers = headers  # a replay without side effects: its commands carry scrm-effects: off
         self.records: list[tuple[str, str, dict[str, Any]]] = []
         self.states: dict[str, Engagement] = {}
         self.schedule: dict[int, set[str]] = {}
@@ -135,7 +137,7 @@ def _fire(partition: int, clock: int, now: int, batch: Batch) -> None:
 
 async def _commit(partition: int, batch: Batch, clock: int, new_clock: int | None) -> None:
     for topic, key, record in batch.records:
-        await topics[topic].send(key, record)
+        await topics[topic].send(key, record, batch.headers)
     if batch.records:
         await app.producer.flush()  # the records are durable before the state that produced them
     for minute, contacts in batch.schedule.items():
@@ -171,7 +173,7 @@ async def automation(stream):  # type: ignore[no-untyped-def]
         new_clock = None
         if clock < sig.timestamp_ms <= time.time() * 1000 + skew_ms:
             new_clock = sig.timestamp_ms
-        batch = Batch((new_clock or clock) // MINUTE_MS)
+        batch = Batch((new_clock or clock) // MINUTE_MS, [(EFFECTS, b"off")] if effects_off(event) else None)
         if new_clock is not None:
             _fire(partition, clock, new_clock, batch)
         elif sig.timestamp_ms > clock:

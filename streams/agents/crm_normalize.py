@@ -15,6 +15,7 @@ from processors.phones import InvalidPhone
 from streams.app import app, dead_letters, settings, stats, topics
 from streams.dedup import forward_once
 from streams.errors import DecodeError
+from streams.headers import REPLAY, carried, header
 from streams.identity_records import observation_record
 from streams.mapping import envelope_from_avro, to_avro
 from streams.tables import bytes_table
@@ -44,7 +45,7 @@ async def crm_normalize(stream):  # type: ignore[no-untyped-def]
             also = ((topics["identity"], observation_record(seen)),) if seen is not None else ()
             sent = await forward_once(seen_changes, change.change_id.encode(), change.occurred_at_ms, changes,
                                       change.key, to_avro(change), stats=stats, stage=STAGE, counter="changes",
-                                      also=also)
+                                      also=also, replay=header(event, REPLAY) is not None, headers=carried(event))
             if sent and change.phone_error:
                 await dead_letters.send_event(event, stage=STAGE, now_ms=int(time.time() * 1000),
                                               exc=InvalidPhone(f"{change.change_id}: {change.phone_error}"))

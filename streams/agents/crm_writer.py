@@ -21,6 +21,7 @@ from sinks.crm.http import CrmHttp, RetryPolicy
 from sinks.crm.writer import Adapter, CrmWriter, GenericHttp, HubSpot, WriteResult, WriteState, properties_of
 from streams.app import app, dead_letters, metrics, settings, stats, topics
 from streams.errors import DecodeError
+from streams.headers import effects_off
 from streams.json_store import JsonTable
 from streams.tables import bytes_table, write_as
 
@@ -51,14 +52,14 @@ class CrmWriteFailed(PipelineError):
     """The CRM refused a write (4xx) or kept failing; the message carries its answer."""
 
 
-def crm_write(rec: dict[str, Any]) -> CrmWrite:
+def crm_write(rec: dict[str, Any], *, effects_off: bool = False) -> CrmWrite:
     try:
         props = properties_of(rec.get("properties_json"))
     except ValueError as exc:
         raise InvalidEvent("bad_properties", f"properties_json of {rec.get('write_id')} is not JSON") from exc
     return CrmWrite(write_id=rec["write_id"], contact_key=rec["contact_key"], kind=rec["kind"],
                     wa_id=rec.get("wa_id"), phone_e164=rec.get("phone_e164"), properties=props,
-                    title=rec.get("title"), created_at_ms=epoch_ms(rec["created_at_ms"]))
+                    title=rec.get("title"), created_at_ms=epoch_ms(rec["created_at_ms"]), effects_off=effects_off)
 
 
 def result_record(w: CrmWrite, r: WriteResult) -> dict[str, Any]:
@@ -113,7 +114,7 @@ async def crm_writer(stream):  # type: ignore[no-untyped-def]
         writes = []
         for event in events:
             try:
-                w = crm_write(source.decode(event.message.value))
+                w = crm_write(source.decode(event.message.value), effects_off=effects_off(event))
             except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
                 await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
                 stats.add(STAGE, "dead_lettered")

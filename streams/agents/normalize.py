@@ -23,6 +23,7 @@ from processors.events import ParsedWebhook, Signal, message_signal, preference_
 from streams.app import app, dead_letters, settings, stats, topics
 from streams.dedup import forward_once
 from streams.errors import DecodeError
+from streams.headers import REPLAY, carried, header
 from streams.mapping import envelope_from_avro, to_avro
 from streams.tables import bytes_table
 
@@ -59,9 +60,10 @@ async def normalize(stream):  # type: ignore[no-untyped-def]
             await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
             stats.add(STAGE, "dead_lettered")
             continue
+        replay, carry = header(event, REPLAY) is not None, carried(event)
         for topic, key, natural_id, event_time, item, signal in outputs(parsed):
             also = ((topics["signals"], to_avro(signal)),) if signal is not None else ()
             await forward_once(seen_wamids, natural_id, event_time, topics[topic], key, to_avro(item),
-                               stats=stats, stage=STAGE, counter=topic, also=also)
+                               stats=stats, stage=STAGE, counter=topic, also=also, replay=replay, headers=carry)
         stats.add(STAGE, "changes_ignored", len(parsed.ignored))
         stats.add(STAGE, "processed")

@@ -25,6 +25,7 @@ from sinks.whatsapp.sender import Mode, Sender, SenderConfig
 from streams.app import app, dead_letters, settings, stats, topics
 from streams.errors import DecodeError
 from streams.failpoints import failpoints
+from streams.headers import effects_off
 from streams.json_store import JsonTable
 from streams.mapping import to_avro
 from streams.tables import bytes_table
@@ -36,12 +37,12 @@ outbox_table = bytes_table("outbox", partitions=source.spec.partitions,
                            help="action_id -> the sender's outbox entry (JSON): each action is sent at most once")
 
 
-def command(rec: dict[str, Any]) -> SendCommand:
+def command(rec: dict[str, Any], *, effects_off: bool = False) -> SendCommand:
     return SendCommand(action_id=rec["action_id"], contact_key=rec["contact_key"],
                        phone_number_id=rec["phone_number_id"], to=rec.get("to"), kind=rec["kind"],
                        category=rec["category"], rule_id=rec["rule_id"], created_at_ms=epoch_ms(rec["created_at_ms"]),
                        template=rec.get("template"), language=rec.get("language"), text=rec.get("text"),
-                       payload_json=rec.get("payload_json"))
+                       payload_json=rec.get("payload_json"), effects_off=effects_off)
 
 
 def result_record(cmd: SendCommand, entry: Entry, mode: Mode) -> dict[str, Any]:
@@ -101,7 +102,7 @@ async def sender(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
         stats.add(STAGE, "in")
         try:
-            cmd = command(source.decode(event.message.value))
+            cmd = command(source.decode(event.message.value), effects_off=effects_off(event))
         except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
             await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
             stats.add(STAGE, "dead_lettered")

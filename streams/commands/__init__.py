@@ -1,3 +1,17 @@
 """``scrm`` project commands, registered as Faust app commands. Importing registers them."""
 
-from streams.commands import clock, config, contacts, dlq, ingest, offsets, ops, phone, receiver, rules, sql, webhook  # noqa: F401
+from streams.commands import (  # noqa: F401
+    clock,
+    config,
+    contacts,
+    dlq,
+    ingest,
+    offsets,
+    ops,
+    phone,
+    receiver,
+    replay,
+    rules,
+    sql,
+    webhook,
+)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import click
@@ -15,7 +14,7 @@ from streams.app import app, catalog, consumed_topics, settings
 from streams.commands.errors import fail
 from streams.commands.output import table
 from streams.faust_cli import argument, option
-from streams.kafka_admin import BrokerUnavailable, PartitionLag, create_topics, group_lag
+from streams.kafka_admin import BrokerUnavailable, create_topics, wait_for_zero_lag
 
 
 @app.command()
@@ -61,24 +60,13 @@ async def topics(self: Any, action: str) -> None:
 async def wait(self: Any, timeout: float, group: str | None, settle: float) -> None:
     """Block until the app's consumer group has zero lag on every topic its agents read."""
     group = group or settings.app_id
-    names = consumed_topics()
-    deadline = time.monotonic() + timeout
-    zero_since: float | None = None
-    lag: list[PartitionLag] = []
-    while time.monotonic() < deadline:
-        try:
-            lag = await group_lag(settings, group, names)
-        except BrokerUnavailable as exc:
-            fail("wait", str(exc), 1)
-        total = sum(p.lag for p in lag)
-        if total == 0:
-            zero_since = zero_since or time.monotonic()
-            if time.monotonic() - zero_since >= settle:
-                print(f"group {group}: caught up (0 lag on {len(lag)} partitions)")
-                return
-        else:
-            zero_since = None
-        await asyncio.sleep(0.5)
+    try:
+        done, lag = await wait_for_zero_lag(settings, group, consumed_topics(), timeout=timeout, settle=settle)
+    except BrokerUnavailable as exc:
+        fail("wait", str(exc), 1)
+    if done:
+        print(f"group {group}: caught up (0 lag on {len(lag)} partitions)")
+        return
     behind = [f"{p.topic}[{p.partition}]={p.lag}" for p in lag if p.lag]
     fail("wait", f"group {group} still lags after {timeout:.0f}s: {', '.join(behind) or 'unknown'}. "
                  "Is a worker running (`scrm worker`)?", 1)

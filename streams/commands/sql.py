@@ -34,36 +34,40 @@ async def sql(self: Any, query: str, fmt: str, write: bool) -> None:
     """
     if not write and not is_read_only(query):
         fail("sql", "only SELECT/WITH/SHOW/DESCRIBE/EXPLAIN run by default; add --write to run this statement")
-    result = await _via_worker(query, write)
-    if result is None:
-        result = await asyncio.to_thread(_direct, query)
+    result = await run_query(query, write=write)
     print(render(result.columns, result.rows, fmt))
 
 
-async def _via_worker(query: str, write: bool) -> QueryResult | None:
+async def run_query(query: str, *, write: bool = False, command: str = "sql") -> QueryResult:
+    """Through the running worker, or directly when none runs (exits with a message on errors)."""
+    result = await _via_worker(query, write, command)
+    return result if result is not None else await asyncio.to_thread(_direct, query, command)
+
+
+async def _via_worker(query: str, write: bool, command: str) -> QueryResult | None:
     try:
         async with httpx.AsyncClient(timeout=120) as client:
             response = await client.post(f"{settings.web_url}/sql/", json={"sql": query, "write": write})
     except httpx.ConnectError:
         return None
     except httpx.HTTPError as exc:
-        fail("sql", f"the worker at {settings.web_url} did not answer ({type(exc).__name__})", 1)
+        fail(command, f"the worker at {settings.web_url} did not answer ({type(exc).__name__})", 1)
     if response.status_code == 404:
         return None  # something else listens there; not our worker
     doc = response.json()
     if response.status_code != 200:
-        fail("sql", doc.get("error", response.text[:500]), 1)
+        fail(command, doc.get("error", response.text[:500]), 1)
     return QueryResult(tuple(doc["columns"]), tuple(doc["types"]), doc["rows"])
 
 
-def _direct(query: str) -> QueryResult:
+def _direct(query: str, command: str) -> QueryResult:
     try:
         backend = open_backend(settings.clickhouse_url, settings.clickhouse_path)
     except SinkError as exc:
-        fail("sql", f"{exc}. If a worker is running, check SCRM_WEB_PORT points at it.", 1)
+        fail(command, f"{exc}. If a worker is running, check SCRM_WEB_PORT points at it.", 1)
     try:
         return backend.query(query)
     except SinkError as exc:
-        fail("sql", str(exc), 1)
+        fail(command, str(exc), 1)
     finally:
         backend.close()

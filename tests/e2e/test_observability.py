@@ -51,5 +51,5 @@ def test_metrics_readiness_and_json_logs_without_phone_numbers(pipeline, tmp_pat
     log = (pipeline.workdir / "worker.log").read_text()
     records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert len(records) > 10 and {"ts", "level", "logger", "msg"} <= set(records[0])
-    for phone in PHONES + ["91234567"]:
+    for phone in [*PHONES, "91234567"]:
         assert phone not in log, f"{phone} appears in the worker log"

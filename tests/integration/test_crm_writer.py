@@ -122,6 +122,13 @@ def test_dry_run_records_and_sends_nothing(server):
     assert {r.state for _, r in done} == {WriteState.DRY_RUN} and server.state.log == []
 
 
+def test_writes_of_a_replay_without_side_effects_are_skipped_even_against_hubspot(server):
+    from dataclasses import replace
+
+    [done] = Harness(server.url).run([replace(props(0), effects_off=True), replace(task(1), effects_off=True)])
+    assert {(r.state, r.crm) for _, r in done} == {(WriteState.SKIPPED, "off")} and server.state.log == []
+
+
 @pytest.mark.skipif(not MODELS.exists(), reason="../shared/data is not present")
 def test_the_contract_server_requires_what_hubspots_models_require():
     models = {m["class"]: m for m in json.loads(MODELS.read_text())["models"].values()}

@@ -150,6 +150,8 @@ def test_crash_states_pending_is_sent_once_attempting_is_in_doubt(server):
 def test_dry_run_off_expired_and_invalid_commands_send_nothing(server):
     assert Harness(server.url, mode=Mode.DRY_RUN).run(cmd("d1"))[0].state == State.DRY_RUN
     assert Harness(server.url, mode=Mode.OFF).run(cmd("o1"))[0].state == State.SKIPPED
+    [replayed] = Harness(server.url).run(cmd("x1", effects_off=True))  # a replay with --no-side-effects, live mode
+    assert (replayed.state, replayed.detail) == (State.SKIPPED, "replayed without side effects")
     old = replace(cmd("e1"), created_at_ms=int(time.time() * 1000) - 7200_000)
     assert Harness(server.url, max_age_s=3600).run(old)[0].state == State.EXPIRED
     [bad] = Harness(server.url).run(cmd("n1", to=None))
