@@ -55,7 +55,7 @@ stats = Stats()
 metrics = WorkerMetrics(stats, lambda: consumer_positions(app, set(consumed_topics())))
 warehouse = Warehouse(settings)
 dead_letters = DeadLetters(topics["dlq"].topic, topics["dlq"].codec, DlqGuard(
-    DlqLimit(settings.dlq_max_consecutive, settings.dlq_max_ratio, settings.dlq_ratio_window)))
+    DlqLimit(settings.dlq_max_consecutive, settings.dlq_max_ratio, settings.dlq_ratio_window)), stats)
 
 
 def consumed_topics() -> list[str]:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 from processors.dlq_limit import DlqGuard
 from streams.codec import AvroCodec
+from streams.stats import Stats
 
 logger = logging.getLogger(__name__)
 EXIT_DLQ_LIMIT = 71
@@ -36,10 +38,11 @@ def dead_letter(*, key: bytes | None, value: bytes, topic: str, partition: int, 
 class DeadLetters:
     """Sends dead letters to the DLQ topic (keyed by the original key), within the DLQ limit."""
 
-    def __init__(self, topic: Any, codec: AvroCodec, guard: DlqGuard | None = None) -> None:
+    def __init__(self, topic: Any, codec: AvroCodec, guard: DlqGuard | None = None, stats: Stats | None = None) -> None:
         self.topic = topic
         self.codec = codec
         self.guard = guard
+        self.stats = stats
 
     async def send(self, record: dict[str, Any]) -> None:
         logger.warning("dead-lettered input from %s[%s]@%s at stage %s: %s",
@@ -61,3 +64,9 @@ class DeadLetters:
         msg = event.message
         await self.send(dead_letter(key=msg.key, value=msg.value, topic=msg.topic, partition=msg.partition,
                                     offset=msg.offset, stage=stage, exc=exc, now_ms=now_ms))
+
+    async def reject(self, event: Any, stage: str, exc: BaseException) -> None:
+        """A stage could not process ``event``: dead-letter it and count it (``<stage> dead_lettered``)."""
+        await self.send_event(event, stage=stage, exc=exc, now_ms=int(time.time() * 1000))
+        if self.stats is not None:
+            self.stats.add(stage, "dead_lettered")

@@ -165,8 +165,7 @@ async def automation(stream):  # type: ignore[no-untyped-def]
         try:
             sig = from_avro(Signal, signals.decode(event.message.value))
         except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
-            await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
-            stats.add(STAGE, "dead_lettered")
+            await dead_letters.reject(event, STAGE, exc)
             continue
         raw_clock = engagement.get(f"clock/{partition}".encode())
         clock = int(raw_clock) if raw_clock is not None else 0
@@ -185,8 +184,7 @@ async def automation(stream):  # type: ignore[no-untyped-def]
                 before = _load(sig.contact_key, batch)
                 step = apply_signal(before, sig, ctx)
             except (InvalidEvent, KeyError, TypeError, ValueError) as exc:  # corrupt stored state, bad values
-                await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
-                stats.add(STAGE, "dead_lettered")
+                await dead_letters.reject(event, STAGE, exc)
                 continue
             if step.duplicate:
                 stats.add(STAGE, "deduplicated")

@@ -37,8 +37,7 @@ async def crm_normalize(stream):  # type: ignore[no-untyped-def]
             parsed = parse_crm(env.source, env.body, received_at_ms=env.received_at_ms,
                                envelope_sha256=env.body_sha256, default_region=settings.default_region)
         except (DecodeError, InvalidEvent) as exc:
-            await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
-            stats.add(STAGE, "dead_lettered")
+            await dead_letters.reject(event, STAGE, exc)
             continue
         for change in parsed:
             seen = from_crm(change)

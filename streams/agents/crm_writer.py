@@ -116,8 +116,7 @@ async def crm_writer(stream):  # type: ignore[no-untyped-def]
             try:
                 w = crm_write(source.decode(event.message.value), effects_off=effects_off(event))
             except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
-                await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
-                stats.add(STAGE, "dead_lettered")
+                await dead_letters.reject(event, STAGE, exc)
                 continue
             by_id.setdefault(w.write_id, event)
             writes.append(w)
@@ -127,9 +126,7 @@ async def crm_writer(stream):  # type: ignore[no-untyped-def]
             stats.add(STAGE, r.state.value)
             metrics.crm_attempts(r.attempt_log)
             if r.state == WriteState.FAILED:
-                await dead_letters.send_event(by_id[w.write_id], stage=STAGE, exc=CrmWriteFailed(r.error or "failed"),
-                                              now_ms=int(time.time() * 1000))
-                stats.add(STAGE, "dead_lettered")
+                await dead_letters.reject(by_id[w.write_id], STAGE, CrmWriteFailed(r.error or "failed"))
         stats.add(STAGE, "duplicates", writer.duplicates - before)
         await app.producer.flush()  # dead letters are durable before the batch is acked
         for event in events:

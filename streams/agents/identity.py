@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from typing import Any
 
 from processors.errors import InvalidEvent
@@ -98,8 +97,7 @@ async def identity(stream):  # type: ignore[no-untyped-def]
             change = _resolve(rec, Resolver(store))
             records = outputs(change, rec, store)
         except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
-            await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
-            stats.add(STAGE, "dead_lettered")
+            await dead_letters.reject(event, STAGE, exc)
             continue
         for topic, key, value in records:
             await topics[topic].send(key, value)

@@ -13,7 +13,6 @@ phone_number_id, so every copy of a webhook arrives on the same partition as its
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,8 +56,7 @@ async def normalize(stream):  # type: ignore[no-untyped-def]
             env = envelope_from_avro(raw.decode(event.message.value))
             parsed = parse_whatsapp_envelope(env)
         except (DecodeError, InvalidEvent) as exc:
-            await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
-            stats.add(STAGE, "dead_lettered")
+            await dead_letters.reject(event, STAGE, exc)
             continue
         replay, carry = header(event, REPLAY) is not None, carried(event)
         for topic, key, natural_id, event_time, item, signal in outputs(parsed):

@@ -104,8 +104,7 @@ async def sender(stream):  # type: ignore[no-untyped-def]
         try:
             cmd = command(source.decode(event.message.value), effects_off=effects_off(event))
         except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
-            await dead_letters.send_event(event, stage=STAGE, exc=exc, now_ms=int(time.time() * 1000))
-            stats.add(STAGE, "dead_lettered")
+            await dead_letters.reject(event, STAGE, exc)
             continue
         worker_sender = sender_for_worker()
         before = worker_sender.stats.duplicates

@@ -78,8 +78,7 @@ async def _dead_letter(event: Any, stage: str, exc: BaseException) -> None:
                      event.message.partition, event.message.offset, exc)
         stats.add(stage, "unstorable")
         return
-    await dead_letters.send_event(event, stage=stage, exc=exc, now_ms=int(time.time() * 1000))
-    stats.add(stage, "dead_lettered")
+    await dead_letters.reject(event, stage, exc)
 
 
 # topic suffix -> (ClickHouse table, row shaper); one agent each, named scrm.sink.<table>

@@ -13,7 +13,6 @@ Outputs are sent before the table is updated: a crash in between re-emits the sa
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from processors.contact_state import apply_message
@@ -108,8 +107,7 @@ async def conversations(stream):  # type: ignore[no-untyped-def]
                                  zone=zone_for(msg.phone_e164, settings.default_timezone),
                                  near_duplicate_ms=near_duplicate_ms)
         except (InvalidEvent, KeyError, TypeError, ValueError) as exc:  # corrupt stored state, bad values
-            await dead_letters.send_event(event, stage=CONVERSATIONS, exc=exc, now_ms=int(time.time() * 1000))
-            stats.add(CONVERSATIONS, "dead_lettered")
+            await dead_letters.reject(event, CONVERSATIONS, exc)
             continue
         if step.duplicate:  # a redelivery: re-send what it produced (see the receipts agent)
             stats.add(CONVERSATIONS, "deduplicated")
