@@ -110,14 +110,21 @@ def make_pipeline(kafka_bootstrap: str, workdir: Path, prefix: str, app_id: str,
     return Pipeline(env, workdir, f"http://127.0.0.1:{port}")
 
 
+def serving(p: Pipeline, *, start: bool = True) -> Iterator[Pipeline]:
+    """For a fixture: create the pipeline's topics, start its worker (unless the tests do), and
+    stop it at the end (``yield from serving(p)``)."""
+    p.scrm("topics", "create")
+    if start:
+        p.start_worker()
+    try:
+        yield p
+    finally:
+        p.stop_worker()
+
+
 @pytest.fixture(scope="module")
 def pipeline(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, request) -> Iterator[Pipeline]:
     tag = request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")
     p = make_pipeline(kafka_bootstrap, tmp_path_factory.mktemp("pipeline"), tag, f"scrm-{tag}",
                       **getattr(request.module, "PIPELINE_ENV", {}))
-    p.scrm("topics", "create")
-    p.start_worker()
-    try:
-        yield p
-    finally:
-        p.stop_worker()
+    yield from serving(p)

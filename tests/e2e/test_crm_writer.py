@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import Pipeline, make_pipeline
+from tests.e2e.conftest import Pipeline, make_pipeline, serving
 from tests.e2e.test_sender import produce, wait_for
 from tests.e2e.traffic import PNID, T0
 from tests.vendors.hubspot import HubSpotServer, HubSpotState
@@ -29,12 +29,7 @@ def hubspot() -> Iterator[HubSpotServer]:
 def pipeline(kafka_bootstrap, tmp_path_factory, hubspot) -> Iterator[Pipeline]:
     p = make_pipeline(kafka_bootstrap, tmp_path_factory.mktemp("crmw"), PREFIX, "scrm-crmw", SCRM_CRM_MODE="hubspot",
                       SCRM_HUBSPOT_TOKEN="hs-e2e", SCRM_HUBSPOT_API_URL=hubspot.url, SCRM_CLOCK_TICK_SECONDS="0")
-    p.scrm("topics", "create")
-    p.start_worker()
-    try:
-        yield p
-    finally:
-        p.stop_worker()
+    yield from serving(p)
 
 
 def command(i: int, kind: str = "properties", props: dict | None = None) -> dict:

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from streams.catalog import load_catalog
 from streams.codec import AvroCodec, make_framing
-from tests.e2e.conftest import Pipeline, make_pipeline
+from tests.e2e.conftest import Pipeline, make_pipeline, serving
 from tests.e2e.traffic import PNID, T0, contact_key
 from tests.vendors.whatsapp_cloud import CloudApiServer, CloudApiState
 
@@ -33,11 +33,7 @@ def pipeline(kafka_bootstrap, tmp_path_factory, api) -> Iterator[Pipeline]:
                       SCRM_SENDER_MODE="live", SCRM_WHATSAPP_TOKEN="e2e-token", SCRM_WHATSAPP_API_URL=api.url,
                       SCRM_SENDER_RECIPIENT_GAP_SECONDS="0", SCRM_SENDER_MAX_AGE_SECONDS=str(10 * 365 * 86400),
                       SCRM_CLOCK_TICK_SECONDS="0")
-    p.scrm("topics", "create")
-    try:
-        yield p
-    finally:
-        p.stop_worker()
+    yield from serving(p, start=False)  # each test starts the worker with its failpoint
 
 
 def command(action_id: str, wa_id: str, kind: str = "template") -> dict:
