@@ -43,7 +43,8 @@ async def crm_normalize(stream):  # type: ignore[no-untyped-def]
             seen = from_crm(change)
             also = ((topics["identity"], observation_record(seen)),) if seen is not None else ()
             sent = await forward_once(seen_changes, change.change_id.encode(), change.occurred_at_ms, changes,
-                                      change.key, to_avro(change), stats=stats, stage=STAGE, counter="changes",
+                                      change.key, to_avro(change), source_offset=event.message.offset,
+                                      stats=stats, stage=STAGE, counter="changes",
                                       also=also, replay=header(event, REPLAY) is not None, headers=carried(event))
             if sent and change.phone_error:
                 await dead_letters.send_event(event, stage=STAGE, now_ms=int(time.time() * 1000),

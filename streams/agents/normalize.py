@@ -62,6 +62,7 @@ async def normalize(stream):  # type: ignore[no-untyped-def]
         for topic, key, natural_id, event_time, item, signal in outputs(parsed):
             also = ((topics["signals"], to_avro(signal)),) if signal is not None else ()
             await forward_once(seen_wamids, natural_id, event_time, topics[topic], key, to_avro(item),
-                               stats=stats, stage=STAGE, counter=topic, also=also, replay=replay, headers=carry)
+                               source_offset=event.message.offset, stats=stats, stage=STAGE, counter=topic,
+                               also=also, replay=replay, headers=carry)
         stats.add(STAGE, "changes_ignored", len(parsed.ignored))
         stats.add(STAGE, "processed")
