@@ -30,7 +30,8 @@ NEAR_DUPLICATE_RULE = "near_duplicate"
 class ContactState:
     contact_key: str
     conversation: Conversation | None = None
-    recent: tuple[tuple[str, int, str, str], ...] = ()  # (wamid, ts ms, sender, text digest)
+    # (wamid, ts ms, sender, text digest, rule ids it was tagged with, comma-separated; "?" unknown)
+    recent: tuple[tuple[str, int, str, str, str], ...] = ()
     tag_counts: CountState = field(default_factory=dict)
     messages: int = 0
 
@@ -46,13 +47,13 @@ class Step:
 def apply_message(state: ContactState | None, msg: MessageEvent, *, pack: RulePack, rules: ConversationRules,
                   zone: ZoneInfo, near_duplicate_ms: int = 10_000) -> Step:
     state = state or ContactState(msg.contact_key)
-    if any(r[0] == msg.wamid for r in state.recent):
-        # a redelivery changes nothing; its outputs are given again (the current conversation and
-        # the message's rule tags: count windows already hold it and do not count it twice)
-        again = tag_text(pack, msg.text, wamid=msg.wamid, ts_ms=msg.timestamp_ms, counts=state.tag_counts).matches \
-            if msg.direction is Direction.INBOUND else ()
+    seen = next((r for r in state.recent if r[0] == msg.wamid), None)
+    if seen is not None:
+        # a redelivery changes nothing; its outputs are given again: the current conversation and
+        # the tags it was given then (later messages can have filled a count window since, and a
+        # replay must not tag an old message with what only holds now)
         current = (state.conversation,) if state.conversation is not None else ()
-        return Step(state, duplicate=True, conversations=current, tags=again)
+        return Step(state, duplicate=True, conversations=current, tags=_tags_again(state, msg, pack, seen[4]))
     sender = f"{msg.direction.value}|{msg.sender_kind.value}|{msg.agent_id or ''}"
     digest = hashlib.blake2b(fold(msg.text).encode(), digest_size=8).hexdigest() if msg.text else ""
     twin = _near_duplicate_of(state, msg.timestamp_ms, sender, digest, near_duplicate_ms)
@@ -67,15 +68,27 @@ def apply_message(state: ContactState | None, msg: MessageEvent, *, pack: RulePa
         seconds = abs(msg.timestamp_ms - twin[1]) / 1000
         tags.append(Match(NEAR_DUPLICATE_RULE, NEAR_DUPLICATE_RULE, None,
                           f"same text from the same sender as {twin[0]} {seconds:g}s apart", "system", "1"))
-    recent = (*state.recent, (msg.wamid, msg.timestamp_ms, sender, digest))[-RECENT:]
+    rule_ids = ",".join(m.rule_id for m in tags)
+    recent = (*state.recent, (msg.wamid, msg.timestamp_ms, sender, digest, rule_ids))[-RECENT:]
     new = replace(state, conversation=moved.current, recent=recent, tag_counts=counts,
                   messages=state.messages + 1)
     emitted = (moved.closed, moved.current) if moved.closed is not None else (moved.current,)
     return Step(new, conversations=emitted, tags=tuple(tags))
 
 
+def _tags_again(state: ContactState, msg: MessageEvent, pack: RulePack, tagged: str) -> tuple[Match, ...]:
+    again = tag_text(pack, msg.text, wamid=msg.wamid, ts_ms=msg.timestamp_ms, counts=state.tag_counts).matches \
+        if msg.direction is Direction.INBOUND and msg.text else ()
+    if tagged == "?":  # remembered before the rule ids were: the rules' answer now
+        return tuple(again)
+    rule_ids = set(tagged.split(",")) - {""}
+    near = (Match(NEAR_DUPLICATE_RULE, NEAR_DUPLICATE_RULE, None, "same text from the same sender (delivered again)",
+                  "system", "1"),) if NEAR_DUPLICATE_RULE in rule_ids else ()
+    return tuple(m for m in again if m.rule_id in rule_ids) + near
+
+
 def _near_duplicate_of(state: ContactState, ts: int, sender: str, digest: str,
-                       window_ms: int) -> tuple[str, int, str, str] | None:
+                       window_ms: int) -> tuple[str, int, str, str, str] | None:
     if not digest:
         return None
     for r in reversed(state.recent):
@@ -94,7 +107,7 @@ def loads(data: bytes) -> ContactState:
     return ContactState(
         contact_key=raw["contact_key"],
         conversation=_conversation(conv) if conv else None,
-        recent=tuple((r[0], r[1], r[2], r[3]) for r in raw.get("recent", ())),
+        recent=tuple((r[0], r[1], r[2], r[3], r[4] if len(r) > 4 else "?") for r in raw.get("recent", ())),
         tag_counts={k: tuple((h[0], h[1], h[2]) for h in v) for k, v in raw.get("tag_counts", {}).items()},
         messages=raw.get("messages", 0),
     )

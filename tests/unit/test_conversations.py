@@ -124,6 +124,18 @@ def test_a_message_seen_again_changes_nothing():
     assert steps[1].conversations == steps[0].conversations and steps[1].tags == steps[0].tags
 
 
+def test_a_message_seen_again_gets_the_tags_it_got_then_not_what_its_count_window_says_now():
+    # the 2nd mention of 折扣 was not price_sensitive (3 needed); once the 3rd is in the window, a
+    # redelivered or replayed 2nd must not become price_sensitive now (a new row on replay)
+    state, steps = step_all([msg(f"d{i}", T + i * HOUR_MS, text="有折扣嗎") for i in range(3)])
+    assert [[t.tag for t in s.tags] for s in steps] == [[], [], ["price_sensitive"]]
+    again = apply_message(state, msg("d1", T + HOUR_MS, text="有折扣嗎"), pack=PACK, rules=RULES, zone=HK)
+    assert again.duplicate and again.tags == ()
+    third = apply_message(state, msg("d2", T + 2 * HOUR_MS, text="有折扣嗎"), pack=PACK, rules=RULES, zone=HK)
+    assert [t.tag for t in third.tags] == ["price_sensitive"]
+    assert loads(dumps(state)) == state  # the rule ids survive the table round trip
+
+
 def test_same_text_from_the_same_sender_seconds_apart_is_flagged():
     _, steps = step_all([msg("a1", T, SenderKind.AGENT, "Hi, how can I help?", "ag1"),
                          msg("a2", T + 4_000, SenderKind.AGENT, "Hi, how can I help?", "ag1"),
