@@ -38,6 +38,7 @@ class Settings:
     receiver_max_body_bytes: int = 1_048_576
     receiver_public_url: str | None = None  # the URL HubSpot calls (its v3 signature covers it)
     receiver_produce_timeout_s: float = 5.0
+    receiver_rejects_per_s: float = 10.0  # bad-signature requests kept in the DLQ per second (0 = none)
     whatsapp_app_secrets: str | None = field(default=None, repr=False)  # comma-separated (rotation)
     whatsapp_verify_token: str | None = field(default=None, repr=False)
     hubspot_client_secrets: str | None = field(default=None, repr=False)
@@ -75,8 +76,9 @@ class Settings:
     hubspot_requests_per_10s: int = 90  # stay under the app's rolling 10-second limit (100 or 190)
     crm_generic_url: str | None = None  # generic adapter: POST one JSON per write (Idempotency-Key header)
     crm_generic_token: str | None = field(default=None, repr=False)
-    crm_max_attempts: int = 6  # failures (5xx, timeouts) per request before the write is dead-lettered
+    crm_max_attempts: int = 10  # failures (5xx, timeouts) per request before the write is dead-lettered (~1-2 min)
     failpoints: str | None = None  # test-only: comma-separated failpoint names where the worker kills itself
+    faults_dir: str | None = None  # test-only: while <dir>/clickhouse exists, ClickHouse inserts fail
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

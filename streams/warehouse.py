@@ -11,6 +11,7 @@ from sinks.clickhouse.factory import open_backend
 from sinks.clickhouse.migrate import migrate
 from sinks.clickhouse.writer import BatchWriter
 from sinks.errors import TransientSinkError
+from streams.failpoints import FaultyBackend
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class Warehouse:
     def _open(self) -> BatchWriter:
         s = self.settings
         backend: Backend = open_backend(s.clickhouse_url, s.clickhouse_path)
+        if s.faults_dir:
+            backend = FaultyBackend(backend, s.faults_dir)
         applied = migrate(backend, s.clickhouse_database, body_ttl_days=s.body_ttl_days)
         logger.info("ClickHouse %s ready (database %s, migrations applied now: %s)",
                     backend.name, s.clickhouse_database, ", ".join(applied) or "none")

@@ -8,8 +8,10 @@
 ``GET  /healthz``, ``GET /metrics``
 
 A request is answered 200 only after Kafka acknowledged its envelope (503 otherwise, so the sender
-retries). A bad signature is 401 and produces nothing. A signed body that is not JSON is stored in
-the dead-letter topic with its raw bytes and answered 200, so Meta stops retrying it."""
+retries). A bad signature is 401 and never reaches a raw topic; its raw bytes go to the dead-letter
+topic with the reason (at most ``SCRM_RECEIVER_REJECTS_PER_S`` a second, so a flood of forged
+requests cannot fill it). A signed body that is not JSON is stored in the dead-letter topic with its
+raw bytes and answered 200, so Meta stops retrying it."""
 
 from __future__ import annotations
 
@@ -46,18 +48,38 @@ class ReceiverConfig:
     integration_secrets: tuple[str, ...]
     max_body_bytes: int
     public_url: str | None
+    rejects_per_s: float = 10.0  # bad-signature requests dead-lettered per second (burst: 10 s worth)
 
     @classmethod
     def from_settings(cls, s: Settings) -> ReceiverConfig:
         return cls(whatsapp_secrets=s.secrets(s.whatsapp_app_secrets), verify_token=s.whatsapp_verify_token,
                    hubspot_secrets=s.secrets(s.hubspot_client_secrets),
                    integration_secrets=s.secrets(s.integration_secrets),
-                   max_body_bytes=s.receiver_max_body_bytes, public_url=s.receiver_public_url)
+                   max_body_bytes=s.receiver_max_body_bytes, public_url=s.receiver_public_url,
+                   rejects_per_s=s.receiver_rejects_per_s)
+
+
+class RejectBudget:
+    """A token bucket: how many rejected requests may still be kept in the dead-letter topic."""
+
+    def __init__(self, per_s: float, clock: Callable[[], float]) -> None:
+        self.per_s, self.capacity, self.clock = per_s, per_s * 10, clock
+        self.tokens, self.at = self.capacity, clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.per_s)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 def build_app(config: ReceiverConfig, publisher: Publisher, metrics: ReceiverMetrics,
               clock: Callable[[], float] = time.time) -> web.Application:
     app = web.Application(client_max_size=config.max_body_bytes)
+    rejects = RejectBudget(config.rejects_per_s, time.monotonic)
 
     def meta_like(secrets: tuple[str, ...], header: str) -> Verifier:
         def verify(request: web.Request, body: bytes) -> str | None:
@@ -77,7 +99,7 @@ def build_app(config: ReceiverConfig, publisher: Publisher, metrics: ReceiverMet
         async def handle(request: web.Request) -> web.Response:
             started = time.perf_counter()
             try:
-                return await _receive(request, source, verify, publisher, metrics, clock)
+                return await _receive(request, source, verify, publisher, metrics, clock, rejects)
             finally:
                 metrics.latency.labels(source).observe(time.perf_counter() - started)
         return handle
@@ -111,7 +133,7 @@ def build_app(config: ReceiverConfig, publisher: Publisher, metrics: ReceiverMet
 
 
 async def _receive(request: web.Request, source: str, verify: Verifier, publisher: Publisher,
-                   metrics: ReceiverMetrics, clock: Callable[[], float]) -> web.Response:
+                   metrics: ReceiverMetrics, clock: Callable[[], float], rejects: RejectBudget) -> web.Response:
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
@@ -121,6 +143,7 @@ async def _receive(request: web.Request, source: str, verify: Verifier, publishe
     if reason is not None:
         metrics.count(source, "bad_signature")
         logger.warning("rejected %s webhook from %s: %s", source, request.remote, reason)
+        await _keep_rejected(publisher, metrics, source, request.path, body, reason, int(clock() * 1000), rejects)
         return web.json_response({"error": f"unauthorized: {reason}"}, status=401)
     now_ms = int(clock() * 1000)
     try:
@@ -134,6 +157,21 @@ async def _receive(request: web.Request, source: str, verify: Verifier, publishe
                       request_id=request.headers.get("X-Request-Id") or uuid.uuid4().hex)
     key = (key_of(source, doc) or env.body_sha256).encode()  # the body is parsed once
     return await _publish(publisher, metrics, source, RAW_TOPIC[source], key, to_avro(env), "accepted")
+
+
+async def _keep_rejected(publisher: Publisher, metrics: ReceiverMetrics, source: str, path: str, body: bytes,
+                         reason: str, now_ms: int, rejects: RejectBudget) -> None:
+    """The rejected bytes in the dead-letter topic, for whoever investigates; never on a raw topic."""
+    if not rejects.take():
+        metrics.count(source, "rejected_not_kept")
+        return
+    record = dead_letter(key=None, value=body, topic=f"http:{path}", partition=-1, offset=-1, stage="receiver",
+                         now_ms=now_ms, exc=InvalidEvent("bad_signature", f"request refused (401): {reason}"))
+    try:
+        await publisher.publish("dlq", None, record)
+    except PublishError as exc:
+        metrics.count(source, "rejected_not_kept")
+        logger.error("could not keep a rejected %s request in the dead-letter topic: %s", source, exc)
 
 
 async def _publish(publisher: Publisher, metrics: ReceiverMetrics, source: str, suffix: str, key: bytes | None,

@@ -96,7 +96,7 @@ async def post(url, body, headers):
         return await client.post(url, content=body, headers=headers)
 
 
-async def test_signed_webhooks_land_on_the_raw_topic_and_bad_signatures_produce_nothing(receiver):
+async def test_signed_webhooks_land_on_the_raw_topic_and_forged_ones_only_in_the_dlq(receiver):
     good, rotated, forged = webhook("wamid.good"), webhook("wamid.rotated"), webhook("wamid.forged")
     url = f"{receiver.url}/webhooks/whatsapp"
     r1 = await post(url, good, {"X-Hub-Signature-256": sign_sha256(SECRET, good)})
@@ -111,6 +111,10 @@ async def test_signed_webhooks_land_on_the_raw_topic_and_bad_signatures_produce_
     assert {key for key, _ in records} == {PNID.encode()}
     assert all(env["signature_verified"] and env["source"] == "whatsapp" for _, env in records)
     assert receiver.metrics.value("whatsapp", "bad_signature") == 3
+    letters = await receiver.records("dlq", expect=3)  # the refused bytes, kept for investigation
+    assert sorted(doc["original_value"] for _, doc in letters) == sorted([forged, forged, forged + b" "])
+    assert {(doc["stage"], doc["topic"]) for _, doc in letters} == {("receiver", "http:/webhooks/whatsapp")}
+    assert all("bad_signature" in doc["error_message"] for _, doc in letters)
     assert receiver.metrics.value("whatsapp", "accepted") == 2
 
 
