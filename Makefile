@@ -7,7 +7,7 @@ KAFKA := $(PYTHON) deploy/local/kafka.py
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup prereqs kafka-fetch kafka-start kafka-stop kafka-status demo demo-stop test test-unit lint typecheck bench docs clean
+.PHONY: help setup prereqs kafka-fetch kafka-start kafka-stop kafka-status demo demo-stop test test-unit test-reliability lint typecheck bench docs clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ test: setup ## Run the test suite (unit, real Kafka, embedded ClickHouse, end to
 
 test-unit: $(STAMP) ## Only the fast tests that need no infrastructure
 	$(BIN)/pytest -m unit
+
+test-reliability: setup ## Only the fault suite (about 10 minutes; part of make test)
+	$(BIN)/pytest -m reliability -s
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .

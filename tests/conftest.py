@@ -16,7 +16,7 @@ from bench.broker import free_port, load_kafka_module
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 __all__ = ["free_port"]
-TIERS = {"unit": "unit", "integration": None, "e2e": "e2e", "conformance": "conformance"}
+TIERS = {"unit": "unit", "integration": None, "e2e": "e2e", "conformance": "conformance", "reliability": "reliability"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

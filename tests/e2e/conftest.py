@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,8 @@ class Pipeline:
     workdir: Path
     web: str
     worker: subprocess.Popen | None = None
-    restarts: int = 0  # stall-watchdog exits the supervisor restarted
+    restarts: int = 0  # exits the supervisor restarted
+    restart_any: bool = False  # restart after any failed exit (Kubernetes), not only a stall-watchdog exit
     _supervise: bool = False
 
     def scrm(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -59,9 +61,11 @@ class Pipeline:
     def _supervisor(self) -> None:
         """Restart the worker when it exits asking for it (exit 70), as Kubernetes or compose would."""
         while self._supervise and self.worker is not None:
-            code = self.worker.wait()
-            if not self._supervise or code != EXIT_STALLED:
-                return
+            proc = self.worker
+            code = proc.wait()
+            if not self._supervise or self.worker is not proc or code == 0 \
+                    or (code != EXIT_STALLED and not self.restart_any):
+                return  # stopped by the test, or a newer supervisor owns the worker
             self.restarts += 1
             self._spawn()
 
@@ -108,6 +112,31 @@ def make_pipeline(kafka_bootstrap: str, workdir: Path, prefix: str, app_id: str,
            "SCRM_STALL_SECONDS": "30",
            **extra}
     return Pipeline(env, workdir, f"http://127.0.0.1:{port}")
+
+
+@contextmanager
+def receiver_of(p: Pipeline, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``scrm receiver`` in front of the pipeline's broker, on a free port: (base URL, process)."""
+    port = free_port()
+    log = open(p.workdir / "receiver.log", "ab")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen([SCRM, "receiver"], env={**p.env, **env, "SCRM_RECEIVER_PORT": str(port)}, cwd=p.workdir,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, (p.workdir / "receiver.log").read_text()
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "receiver did not start in 60s"
+            time.sleep(0.2)
+    try:
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def serving(p: Pipeline, *, start: bool = True) -> Iterator[Pipeline]:

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import time
-import urllib.request
 
 import httpx
 import pytest
 
 from processors.signatures import sign_sha256
-from tests.conftest import free_port
-from tests.e2e.conftest import SCRM
+from tests.e2e.conftest import receiver_of
 
 APP_SECRET, INTEGRATION_SECRET = "e2e-app-secret", "e2e-integration-secret"
 PNID = "109876543210009"
@@ -21,26 +17,9 @@ PNID = "109876543210009"
 
 @pytest.fixture(scope="module")
 def receiver(pipeline):
-    port = free_port()
-    env = {**pipeline.env, "SCRM_WHATSAPP_APP_SECRETS": f"old-secret,{APP_SECRET}",
-           "SCRM_INTEGRATION_SECRETS": INTEGRATION_SECRET, "SCRM_RECEIVER_PORT": str(port)}
-    log = open(pipeline.workdir / "receiver.log", "ab")  # noqa: SIM115 - lives as long as the process
-    proc = subprocess.Popen([SCRM, "receiver"], env=env, cwd=pipeline.workdir, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, (pipeline.workdir / "receiver.log").read_text()
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "receiver did not start in 60s"
-            time.sleep(0.2)
-    yield url, proc
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+    with receiver_of(pipeline, SCRM_WHATSAPP_APP_SECRETS=f"old-secret,{APP_SECRET}",
+                     SCRM_INTEGRATION_SECRETS=INTEGRATION_SECRET) as running:
+        yield running
 
 
 def whatsapp_body() -> bytes:

@@ -7,13 +7,10 @@ generated input where the input decides them, and every rollup figure must be un
 
 from __future__ import annotations
 
-from tests.e2e.traffic import PNID, T0, cdc, inbound, preference, reply, status, write
+from tests.e2e.traffic import PNID, T0, mixed, write
 
 PIPELINE_ENV = {"SCRM_SINK_BATCH_SECONDS": "0.5"}
 CONTACTS, EXCHANGES = 200, 14
-PREFIXES = ("8529", "8869", "8190", "55119", "52155")  # HK, TW, JP, BR, MX (with the old mobile 1)
-TEXTS = ("有折扣嗎？", "運費多少？", "注文した商品はいつ届きますか？", "¿Tienen talla M?", "Quanto custa o frete?",
-         "我要投诉，质量太差", "thanks!")
 POISON = 40
 
 # table -> its natural id (dead letters: one per failed record, see docs/analytics.md)
@@ -43,33 +40,9 @@ ROLLUPS = {
 
 
 def traffic() -> tuple[list[dict], dict[str, int]]:
-    lines: list[dict] = []
-    statuses: set[tuple[str, str]] = set()
-    for c in range(CONTACTS):
-        wa_id = f"{PREFIXES[c % 5]}{c:07d}"
-        lines.append(cdc(f"ct-{c}", "contact", f"C-{c}", T0 + c, phone=f"+{wa_id}", name=f"客戶 {c}"))
-        if c % 2 == 0:
-            lines.append(preference(wa_id, T0 + c, "signup"))
-            lines.append(cdc(f"or-{c}", "order", f"O-{c}", T0 + 3600 + c, contact_id=f"C-{c}",
-                             items=[{"sku": f"SKU-{c % 7}"}]))
-        for j in range(EXCHANGES):
-            at = T0 + c * 37 + j * 5 * 3600
-            lines.append(inbound(wa_id, f"wamid.wh.{c}.{j}", at, TEXTS[(c + j) % len(TEXTS)]))
-            out = f"inbox.wh.{c}.{j}"
-            lines.append(reply(wa_id, out, at + 60 + (c % 9) * 60, "收到，請稍等", agent_id=f"agent-{c % 4}"))
-            if j == EXCHANGES - 1 and c % 10 == 0:
-                lines.append(status(wa_id, out, at + 700, "failed", (131026, "Message undeliverable")))
-                statuses.add((out, "failed"))
-                continue
-            lines.append(status(wa_id, out, at + 720, "delivered"))
-            statuses.add((out, "delivered"))
-            if j % 3:
-                lines.append(status(wa_id, out, at + 900, "read"))
-                statuses.add((out, "read"))
+    lines, oracle = mixed(CONTACTS, EXCHANGES)
     lines = _interleave(lines, [_poison(i) for i in range(POISON)])
-    oracle = {"raw_webhooks": len(lines), "messages": 2 * CONTACTS * EXCHANGES, "statuses": len(statuses),
-              "message_state": len({w for w, _ in statuses}), "dead_letters_by_source": POISON}
-    return lines, oracle
+    return lines, {**oracle, "raw_webhooks": len(lines), "dead_letters_by_source": POISON}
 
 
 def _poison(i: int) -> dict:

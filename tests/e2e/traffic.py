@@ -46,6 +46,44 @@ def cdc(event_id: str, entity: str, object_id: str, at_s: int, **data) -> dict:
             if entity == "contact" else "create", "id": object_id, "occurred_at": at_s * 1000, "data": data}}
 
 
+PREFIXES = ("8529", "8869", "8190", "55119", "52155")  # HK, TW, JP, BR, MX (with the old mobile 1)
+TEXTS = ("有折扣嗎？", "運費多少？", "注文した商品はいつ届きますか？", "¿Tienen talla M?", "Quanto custa o frete?",
+         "我要投诉，质量太差", "thanks!")
+
+
+def mixed(contacts: int, exchanges: int, first: int = 0) -> tuple[list[dict], dict[str, int]]:
+    """Per contact a CDC contact (every other one also a signup and an order), then per exchange an
+    inbound text in one of five languages, an agent reply, and its receipts (delivered, then read
+    two times in three; the last reply of every tenth contact fails with 131026). Returns the lines
+    and the counts they decide."""
+    lines: list[dict] = []
+    statuses: set[tuple[str, str]] = set()
+    for c in range(first, first + contacts):
+        wa_id = f"{PREFIXES[c % 5]}{c:07d}"
+        lines.append(cdc(f"ct-{c}", "contact", f"C-{c}", T0 + c, phone=f"+{wa_id}", name=f"客戶 {c}"))
+        if c % 2 == 0:
+            lines.append(preference(wa_id, T0 + c, "signup"))
+            lines.append(cdc(f"or-{c}", "order", f"O-{c}", T0 + 3600 + c, contact_id=f"C-{c}",
+                             items=[{"sku": f"SKU-{c % 7}"}]))
+        for j in range(exchanges):
+            at = T0 + c * 37 + j * 5 * 3600
+            lines.append(inbound(wa_id, f"wamid.wh.{c}.{j}", at, TEXTS[(c + j) % len(TEXTS)]))
+            out = f"inbox.wh.{c}.{j}"
+            lines.append(reply(wa_id, out, at + 60 + (c % 9) * 60, "收到，請稍等", agent_id=f"agent-{c % 4}"))
+            if j == exchanges - 1 and c % 10 == 0:
+                lines.append(status(wa_id, out, at + 700, "failed", (131026, "Message undeliverable")))
+                statuses.add((out, "failed"))
+                continue
+            lines.append(status(wa_id, out, at + 720, "delivered"))
+            statuses.add((out, "delivered"))
+            if j % 3:
+                lines.append(status(wa_id, out, at + 900, "read"))
+                statuses.add((out, "read"))
+    oracle = {"raw_webhooks": len(lines), "messages": 2 * contacts * exchanges, "statuses": len(statuses),
+              "message_state": len({w for w, _ in statuses})}
+    return lines, oracle
+
+
 def _whatsapp(value: dict, field: str = "messages") -> dict:
     return {"source": "whatsapp", "body": {"object": "whatsapp_business_account", "entry": [
         {"id": "200000000000001", "changes": [{"field": field, "value": value}]}]}}
