@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +95,15 @@ class Pipeline:
                 self.worker.wait()
                 return False
         return True
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 90, poll: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def make_pipeline(kafka_bootstrap: str, workdir: Path, prefix: str, app_id: str, **extra: str) -> Pipeline:

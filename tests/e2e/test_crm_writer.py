@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import Pipeline, make_pipeline, serving
-from tests.e2e.test_sender import produce, wait_for
+from tests.e2e.conftest import Pipeline, make_pipeline, serving, wait_for
+from tests.e2e.test_sender import produce
 from tests.e2e.traffic import PNID, T0
 from tests.vendors.hubspot import HubSpotServer, HubSpotState
 

@@ -14,7 +14,7 @@ from processors.ingest_lines import envelope_from_line
 from streams.catalog import load_catalog
 from streams.codec import AvroCodec, make_framing
 from streams.mapping import to_avro
-from tests.e2e.test_sender import wait_for
+from tests.e2e.conftest import wait_for
 from tests.e2e.traffic import inbound, write
 
 PIPELINE_ENV = {"SCRM_DLQ_MAX_CONSECUTIVE": "5", "SCRM_DLQ_MAX_RATIO": "0"}

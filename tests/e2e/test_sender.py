@@ -6,15 +6,14 @@ replayed commands send nothing; real sends come back as outbound messages in Cli
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from streams.catalog import load_catalog
 from streams.codec import AvroCodec, make_framing
-from tests.e2e.conftest import Pipeline, make_pipeline, serving
+from tests.e2e.conftest import Pipeline, make_pipeline, serving, wait_for
 from tests.e2e.traffic import PNID, T0, contact_key
 from tests.vendors.whatsapp_cloud import CloudApiServer, CloudApiState
 
@@ -58,15 +57,6 @@ def produce(bootstrap: str, commands: list[dict], prefix: str = PREFIX, topic: s
         finally:
             await producer.stop()
     asyncio.run(go())
-
-
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def killed(p: Pipeline) -> bool:

@@ -28,7 +28,7 @@ import signal
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -37,7 +37,7 @@ from aiokafka import AIOKafkaProducer
 
 from processors.signatures import sign_sha256
 from tests.conftest import free_port
-from tests.e2e.conftest import Pipeline, make_pipeline, receiver_of, serving
+from tests.e2e.conftest import Pipeline, make_pipeline, receiver_of, serving, wait_for
 from tests.e2e.test_warehouse_idempotency import snapshot
 from tests.e2e.traffic import PNID, T0, cdc, mixed, write
 from tests.vendors.hubspot import HubSpotServer, HubSpotState
@@ -158,21 +158,12 @@ def progress(p: Pipeline) -> int | None:
     return sum(counters.get("in", 0) for counters in stats.values())
 
 
-def wait_until(what: str, check: Callable[[], bool], timeout: float = 180) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if check():
-            return time.monotonic() - started
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
 def kill_and_restart(p: Pipeline) -> float:
     """SIGKILL, restart at once; seconds from the kill until the new process takes in events."""
     killed = time.monotonic()
     p.stop_worker(signal.SIGKILL)
     p.start_worker()
-    wait_until("the restarted worker to process", lambda: (progress(p) or 0) > 0)
+    wait_for("the restarted worker to process", lambda: (progress(p) or 0) > 0, timeout=180, poll=0.2)
     return time.monotonic() - killed
 
 
@@ -183,7 +174,8 @@ def broker_outage(p: Pipeline, kafka_module, cfg) -> float:
     time.sleep(BROKER_DOWN_S)
     kafka_module.start(cfg)
     back = time.monotonic()
-    wait_until("processing after the broker came back", lambda: progress(p) not in (None, before), timeout=300)
+    wait_for("processing after the broker came back", lambda: progress(p) not in (None, before), timeout=300,
+             poll=0.2)
     return time.monotonic() - back
 
 
