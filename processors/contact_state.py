@@ -77,14 +77,14 @@ def apply_message(state: ContactState | None, msg: MessageEvent, *, pack: RulePa
 
 
 def _tags_again(state: ContactState, msg: MessageEvent, pack: RulePack, tagged: str) -> tuple[Match, ...]:
+    rule_ids = None if tagged == "?" else set(tagged.split(",")) - {""}  # None: remembered before rule ids were
+    near = (Match(NEAR_DUPLICATE_RULE, NEAR_DUPLICATE_RULE, None, "same text from the same sender (delivered again)",
+                  "system", "1"),) if rule_ids and NEAR_DUPLICATE_RULE in rule_ids else ()
+    if rule_ids is not None and not rule_ids - {NEAR_DUPLICATE_RULE}:
+        return near  # no rule tag then: no tagging pass (a replay sees every message again)
     again = tag_text(pack, msg.text, wamid=msg.wamid, ts_ms=msg.timestamp_ms, counts=state.tag_counts).matches \
         if msg.direction is Direction.INBOUND and msg.text else ()
-    if tagged == "?":  # remembered before the rule ids were: the rules' answer now
-        return tuple(again)
-    rule_ids = set(tagged.split(",")) - {""}
-    near = (Match(NEAR_DUPLICATE_RULE, NEAR_DUPLICATE_RULE, None, "same text from the same sender (delivered again)",
-                  "system", "1"),) if NEAR_DUPLICATE_RULE in rule_ids else ()
-    return tuple(m for m in again if m.rule_id in rule_ids) + near
+    return tuple(again) if rule_ids is None else tuple(m for m in again if m.rule_id in rule_ids) + near
 
 
 def _near_duplicate_of(state: ContactState, ts: int, sender: str, digest: str,
