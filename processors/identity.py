@@ -105,6 +105,15 @@ class Change:
     conflicts: tuple[Conflict, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What ``Resolver.forget`` erased: contact ids (theirs and the ones they absorbed), records, merges."""
+
+    contact_ids: tuple[str, ...] = ()
+    records: tuple[str, ...] = ()
+    merges: tuple[str, ...] = ()
+
+
 def name_key(name: str | None) -> str:
     if not name:
         return ""
@@ -121,6 +130,10 @@ def name_similarity(a: str | None, b: str | None) -> float:
 
 def _h(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _mask(phone: str) -> str:
@@ -251,6 +264,47 @@ class Resolver:
         change = self._regroup(set(left) | set(right), at_ms)
         undone = _merge_from(merge_id, {**logged, "undone": True})
         return Change(change.profiles, change.merges, (*change.splits, undone), change.conflicts)
+
+    def phones_hashed(self, hashes: Iterable[str]) -> list[str]:
+        """The indexed phone keys whose SHA-256 (``processors.erasure.subject_hash``) is in ``hashes``."""
+        wanted = set(hashes)
+        return [k[4:] for k in self.store if k.startswith("x/p/") and _sha256(k[4:]) in wanted]
+
+    def forget(self, phone_keys: Iterable[str]) -> Forgotten:
+        """GDPR erasure: every contact holding one of these numbers goes as a whole (all its
+        records, their index entries, its merge log and the links forbidden by unmerges), and so
+        do the contacts it absorbed. Contacts elsewhere are untouched."""
+        hit = {e[0] for p in phone_keys for e in self.store.get(f"x/p/{p}", [])}
+        contacts = {c for r in hit if (c := self.store.get(f"k/{r}"))}
+        records = hit | {r for c in contacts for r in self.store.get(f"c/{c}", [])}
+        merges, absorbed = [], set()
+        for key in [k for k in self.store if k.startswith(("m/", "b/"))]:
+            doc = self.store[key]
+            if key.startswith("b/"):
+                kept = [r for r in doc if r not in records]
+                if key[2:] in records or not kept:
+                    del self.store[key]
+                elif len(kept) != len(doc):
+                    self.store[key] = kept
+            elif records & {*doc["left"], *doc["right"]}:
+                merges.append(key[2:])
+                absorbed.add(doc["absorbed"])
+                del self.store[key]
+        for rid in sorted(records):
+            rec = self.record(rid) or {"phones": [], "emails": [], "purchases": []}
+            for kind, values in (("p", rec["phones"]), ("e", rec["emails"]), ("s", {s for s, _ in rec["purchases"]})):
+                for value in values:
+                    entries = [e for e in self.store.get(f"x/{kind}/{value}", []) if e[0] != rid]
+                    if entries:
+                        self.store[f"x/{kind}/{value}"] = entries
+                    else:
+                        self.store.pop(f"x/{kind}/{value}", None)
+            for prefix in ("r/", "k/"):
+                self.store.pop(f"{prefix}{rid}", None)
+        gone = contacts | {a for a in absorbed if f"c/{a}" not in self.store}  # a split side may live on
+        for cid in gone:
+            self.store.pop(f"c/{cid}", None)
+        return Forgotten(tuple(sorted(gone)), tuple(sorted(records)), tuple(sorted(merges)))
 
     def contact_of(self, record_id: str) -> str | None:
         value: str | None = self.store.get(f"k/{record_id}")

@@ -120,3 +120,28 @@ def test_resolution_is_order_insensitive_and_idempotent(order, repeats):
     for rid in {o.record_id for o in people}:
         assert shuffled.contact_of(rid) == reference.contact_of(rid)
         assert shuffled.record(rid) == reference.record(rid)
+
+
+def test_forget_erases_the_whole_contact_and_nothing_else():
+    r = Resolver({})
+    r.observe(wa("554188887777", "Ana Souza"))
+    r.observe(crm("101", T + 1, phone="+55 41 98888-7777", name="Ana Souza", email="ana@example.com"))
+    r.observe(crm("102", T + 2, name="Ana Souza", email="ana@example.com"))  # joins by name + email
+    r.observe(wa("85291234567", "Chan Tai Man"))
+    erased = r.contact_of("wa:pn:554188887777")
+    kept = r.contact_of("wa:pn:85291234567")
+    merge_ids = [k[2:] for k in r.store if k.startswith("m/")]
+    unmerged = r.unmerge(merge_ids[0], T + 3)  # a split side's forbidden links name erased records too
+    assert unmerged.splits
+
+    forgotten = r.forget(normalize_phone("+55 41 98888-7777").keys)
+
+    assert erased in forgotten.contact_ids and kept not in forgotten.contact_ids
+    assert "wa:pn:554188887777" in forgotten.records and "crm:hubspot:101" in forgotten.records
+    left = [k for k in r.store if "554188887777" in k or "5541988887777" in k or "hubspot:101" in k]
+    assert left == []
+    assert not any("554188887777" in str(v) or "hubspot:101" in str(v) for v in r.store.values())
+    assert r.contact_of("wa:pn:85291234567") == kept
+    assert r.forget(normalize_phone("+55 41 98888-7777").keys) == type(forgotten)()  # twice: nothing left
+    again = r.observe(crm("101", T + 9, phone="+55 41 98888-7777", name="Ana Souza"))  # a new relationship
+    assert [p.records for p in again.profiles] == [("crm:hubspot:101",)]
