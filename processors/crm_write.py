@@ -22,7 +22,7 @@ OBJECT_TYPE = {"task": "tasks", "note": "notes"}
 class CrmWrite:
     write_id: str
     contact_key: str
-    kind: str  # properties | task | note
+    kind: str  # properties | task | note | gdpr_delete
     wa_id: str | None
     phone_e164: str | None
     properties: dict[str, str]

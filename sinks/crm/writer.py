@@ -6,6 +6,8 @@ audited (``crm_writes``).
 * Tasks and notes are creates: each is marked ``attempting`` (durable) before the request. A
   worker that stops during the request finds ``attempting`` and records ``in_doubt`` instead of
   creating a second task; a create that timed out is ``in_doubt`` as well.
+* GDPR deletes (``gdpr_delete``, queued by ``scrm erase``) name the CRM's object id; deleting
+  is idempotent, and an object already gone (404) counts as deleted.
 * 4xx (other than 429) and retries exhausted are ``failed``; the agent dead-letters them with the
   response body.
 
@@ -34,6 +36,8 @@ from processors.crm_write import (
 )
 from sinks.crm.http import Call, CrmHttp
 from sinks.effect_log import EffectLog
+
+GDPR_DELETE = "gdpr_delete"
 
 
 class WriteState(StrEnum):
@@ -102,7 +106,9 @@ class HubSpot:
                     before_create: Callable[[list[CrmWrite]], Awaitable[None]]) -> dict[str, WriteResult]:
         out: dict[str, WriteResult] = {}
         for w in writes:
-            if not w.wa_id:
+            if w.kind == GDPR_DELETE:
+                out[w.write_id] = await self._gdpr_delete(w)
+            elif not w.wa_id:
                 out[w.write_id] = WriteResult(w.write_id, WriteState.FAILED, self.name,
                                               error=f"no wa_id: cannot upsert by {self.id_property}")
         contact_ids: dict[str, str] = {}
@@ -128,6 +134,15 @@ class HubSpot:
                         error = (created.errors.get(w.write_id) if created else None) or _failure(call)
                         out[w.write_id] = _result(w, self.name, call, WriteState.FAILED, error=error)
         return out
+
+    async def _gdpr_delete(self, w: CrmWrite) -> WriteResult:
+        object_id = w.properties.get("objectId")
+        if not object_id:
+            return WriteResult(w.write_id, WriteState.FAILED, self.name, error="gdpr_delete without an objectId")
+        call = await self.http.post("/crm/v3/objects/contacts/gdpr-delete", {"objectId": object_id}, idempotent=True)
+        if call.ok or call.status == 404:  # 404: nothing (left) to delete
+            return _result(w, self.name, call, WriteState.WRITTEN, object_id=object_id)
+        return _result(w, self.name, call, WriteState.FAILED, error=_failure(call))
 
     async def _upsert(self, chunk: list[UpsertInput], by_write: dict[str, CrmWrite], contact_ids: dict[str, str],
                       out: dict[str, WriteResult], history: tuple[str, ...] = ()) -> None:

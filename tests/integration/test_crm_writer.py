@@ -109,6 +109,22 @@ def test_partial_batch_errors_and_4xx_fail_per_input_with_the_body(server):
     assert "no wa_id" in states["props:bsuid"].error
 
 
+def test_a_gdpr_delete_removes_the_contact_and_its_tasks_once_and_a_second_one_finds_it_gone(server):
+    h = Harness(server.url)
+    [first] = h.run([props(0), task(1)])
+    object_id = next(r.crm_object_id for w, r in first if w.write_id == "props:0")
+    gone = CrmWrite("erase:1", "erased:1", "gdpr_delete", None, None, {"objectId": object_id}, None, 0)
+    again = CrmWrite("erase:2", "erased:1", "gdpr_delete", None, None, {"objectId": object_id}, None, 0)
+    [deleted, repeated] = Harness(server.url).run([gone], [again])
+    assert [(r.state, r.http_status) for _, r in deleted] == [(WriteState.WRITTEN, 204)]
+    assert [(r.state, r.http_status) for _, r in repeated] == [(WriteState.WRITTEN, 404)]  # already gone
+    assert object_id not in server.state.contacts and server.state.by_unique("whatsapp_id", props(0).wa_id) is None
+    assert server.state.applied.count(("gdpr_delete", object_id)) == 1
+    no_id = CrmWrite("erase:3", "erased:1", "gdpr_delete", None, None, {}, None, 0)
+    [refused] = Harness(server.url).run([no_id])
+    assert refused[0][1].state == WriteState.FAILED and "objectId" in (refused[0][1].error or "")
+
+
 def test_a_crash_during_a_create_is_in_doubt_and_not_created_again(server):
     h = Harness(server.url)
     h.audit["task:7"] = {"write_id": "task:7", "state": "attempting", "crm": "hubspot"}

@@ -8,6 +8,9 @@
 * ``POST /crm/v3/objects/{tasks,notes}/batch/create``: ``properties`` required, ``hs_timestamp``
   required, ``associations[].to.id`` must be an existing contact, ``types[]`` with
   ``associationCategory`` and ``associationTypeId``.
+* ``POST /crm/v3/objects/contacts/gdpr-delete``: ``{objectId, idProperty?}`` (``objectId``
+  required; ``idProperty`` only ``email``, else the object id); 204 with no body, 404
+  ``OBJECT_NOT_FOUND`` for an unknown id. The contact, its unique values and its engagements go.
 * A bearer token (401 otherwise); the rolling 10-second limit (429 ``TEN_SECONDLY_ROLLING`` with
   the ``X-HubSpot-RateLimit-*`` headers); scripted phases of 429 with ``Retry-After`` or 5xx.
 
@@ -133,7 +136,15 @@ def make_app(state: HubSpotState) -> web.Application:
             state.log.append((time.monotonic(), request.path, response.status))
             return response
 
+    async def gdpr_delete(request: web.Request) -> web.Response:
+        body = await request.json()
+        with state.lock:
+            response = gate(request) or _gdpr_delete(state, body)
+            state.log.append((time.monotonic(), request.path, response.status))
+            return response
+
     app = web.Application()
+    app.router.add_post("/crm/v3/objects/contacts/gdpr-delete", gdpr_delete)
     app.router.add_post("/crm/v3/objects/contacts/batch/upsert", upsert)
     app.router.add_post("/crm/v3/objects/{object_type:tasks|notes}/batch/create", create)
     return app
@@ -222,6 +233,24 @@ def _create(state: HubSpotState, object_type: str, body: Any) -> web.Response:
                         "updatedAt": _now_iso(), "archived": False})
     return web.json_response({"status": "COMPLETE", "results": results, "startedAt": _now_iso(),
                               "completedAt": _now_iso()}, status=201)
+
+
+def _gdpr_delete(state: HubSpotState, body: Any) -> web.Response:
+    if not isinstance(body, dict) or not body.get("objectId"):
+        return _error(400, "VALIDATION_ERROR", "objectId is required")
+    prop = body.get("idProperty")
+    if prop not in (None, "email", "hs_object_id"):
+        return _error(400, "VALIDATION_ERROR", f"idProperty must be email, got {prop}")
+    cid = state.by_unique("email", str(body["objectId"])) if prop == "email" else str(body["objectId"])
+    if cid is None or cid not in state.contacts:
+        return _error(404, "OBJECT_NOT_FOUND", "resource not found")
+    del state.contacts[cid]
+    state._unique = {k: v for k, v in state._unique.items() if v != cid}
+    for kind, records in state.engagements.items():
+        state.engagements[kind] = [r for r in records if not any(str(a["to"].get("id")) == cid
+                                                                  for a in r["associations"])]
+    state.applied.append(("gdpr_delete", cid))
+    return web.Response(status=204)
 
 
 class HubSpotServer(ThreadedServer):
