@@ -8,7 +8,7 @@ from typing import Any
 from processors.identity import Conflict, Merge, Observation, Profile
 from sinks.clickhouse.rows import epoch_ms
 
-OBSERVE, UNMERGE = "observe", "unmerge"
+OBSERVE, UNMERGE, ERASE = "observe", "unmerge", "erase"
 
 
 def observation_record(o: Observation) -> dict[str, Any]:
@@ -22,6 +22,14 @@ def unmerge_record(merge_id: str, at_ms: int, requested_by: str | None) -> dict[
     return {"kind": UNMERGE, "record_id": "", "source": "", "ts_ms": at_ms, "phone_keys": [], "phone_e164": None,
             "email": None, "name": None, "purchases": [], "contact_key": None, "merge_id": merge_id,
             "requested_by": requested_by}
+
+
+def erase_record(erasure_id: str, subject_hashes: list[str], at_ms: int, requested_by: str) -> dict[str, Any]:
+    """``scrm erase`` -> the resolver: forget every contact holding the subject's numbers. The
+    numbers travel as their SHA-256 hashes (``processors.erasure``), never in clear."""
+    return {"kind": ERASE, "record_id": erasure_id, "source": "", "ts_ms": at_ms, "phone_keys": subject_hashes,
+            "phone_e164": None, "email": None, "name": None, "purchases": [], "contact_key": None,
+            "merge_id": None, "requested_by": requested_by}
 
 
 def observation_from_record(rec: dict[str, Any]) -> Observation:

@@ -41,7 +41,7 @@ class TableStore(MutableMapping[str, Any]):
 
     def __iter__(self) -> Iterator[str]:
         keys = {k.decode() for k in self.backing} | set(self.pending)
-        return iter(sorted(k for k in keys if k in self))
+        return iter(sorted(k for k in keys if self.pending.get(k) is not _DELETED))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

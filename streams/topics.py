@@ -33,6 +33,11 @@ class BoundTopic:
                    headers: list[tuple[str, bytes]] | None = None) -> Any:
         return await self.topic.send(key=key, value=self.encode(value), headers=headers)
 
+    async def tombstone(self, key: str) -> Any:
+        """A null value for ``key``: a compacted topic forgets the key (sinks skip tombstones)."""
+        return await self.topic.app.producer.send(self.name, key.encode(), None, partition=None, timestamp=None,
+                                                  headers=None)
+
 
 class Topics:
     def __init__(self, app: faust.App, settings: Settings, catalog: Catalog, framing: Framing) -> None:

@@ -1,6 +1,7 @@
 """Worker web views: ``/sql/`` (the worker owns embedded ClickHouse, so ``scrm sql`` asks it),
 ``/healthz/`` (alive), ``/readyz/`` (recovered and ClickHouse migrated), ``/stats/`` and
-``/metrics`` (Prometheus). Bound to SCRM_WEB_HOST (loopback by default)."""
+``/metrics`` (Prometheus), ``/erasures/`` (the erasure list this worker holds; POST drops a
+subject from its local stores, for ``scrm erase``). Bound to SCRM_WEB_HOST (loopback by default)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sinks.clickhouse.backend import is_read_only
 from sinks.errors import SinkError
+from streams import erasures
 from streams.app import app, metrics, stats, warehouse
 
 
@@ -55,7 +57,8 @@ class StatsView(web.View):
 class ReadyView(web.View):
     async def get(self, request: web.Request) -> web.Response:
         waiting = [why for why, on in (("rebalancing", app.rebalancing), ("recovering tables", app.in_recovery),
-                                       ("opening ClickHouse", not warehouse.opened)) if on]
+                                       ("opening ClickHouse", not warehouse.opened),
+                                       ("loading the erasure list", not erasures.status()["loaded"])) if on]
         return _json(self, {"ready": not waiting, "waiting_for": waiting}, 503 if waiting else 200)
 
 
@@ -69,3 +72,16 @@ class MetricsView(web.View):
 async def open_warehouse() -> None:
     """Reach and migrate ClickHouse at start, not at the first batch (readiness waits for it)."""
     await warehouse.writer()
+
+
+@app.page("/erasures/")
+class ErasuresView(web.View):
+    async def get(self, request: web.Request) -> web.Response:
+        return _json(self, erasures.status())
+
+    async def post(self, request: web.Request) -> web.Response:
+        try:
+            hashes = [str(h) for h in (await request.json())["subject_hashes"]]
+        except (ValueError, KeyError, TypeError):
+            return _json(self, {"error": "send a JSON object {\"subject_hashes\": [...]}"}, 400)
+        return _json(self, {**erasures.status(), "local_keys_purged": erasures.purge_local(hashes)})

@@ -31,6 +31,7 @@ from processors.errors import InvalidEvent
 from processors.events import Signal, SignalKind
 from processors.identity_sources import from_whatsapp
 from processors.policy import Outcome
+from streams import erasures
 from streams.app import app, dead_letters, settings, stats, topics
 from streams.automation_records import (
     TICK_KEY,
@@ -62,6 +63,7 @@ ctx = Context(tags=read_pack(settings.rules_file), sentiment=read_lexicon(settin
               default_timezone=settings.default_timezone)
 engagement = bytes_table("engagement", partitions=signals.spec.partitions,
                          help="contact key -> engagement state; partition event time; timers by minute")
+erasures.purge_on_erase(engagement, erasures.by_key(b"c/"))
 
 
 def _contact_key(contact: str) -> bytes:
@@ -159,6 +161,7 @@ async def _commit(partition: int, batch: Batch, clock: int, new_clock: int | Non
 @app.agent(signals.topic, name="scrm.automation")
 async def automation(stream):  # type: ignore[no-untyped-def]
     skew_ms = int(settings.max_clock_skew_seconds * 1000)
+    await erasures.ready()
     async for event in stream.events():
         stats.add(STAGE, "in")
         partition = event.message.partition
@@ -179,6 +182,8 @@ async def automation(stream):  # type: ignore[no-untyped-def]
             stats.add(STAGE, "clock_skew_ignored")
         if sig.kind is SignalKind.TICK:
             stats.add(STAGE, "ticks")
+        elif erasures.blocked(STAGE, sig.contact_key, sig.timestamp_ms):
+            pass
         else:
             try:
                 before = _load(sig.contact_key, batch)

@@ -12,6 +12,7 @@ from processors.crm import parse_crm
 from processors.errors import InvalidEvent
 from processors.identity_sources import from_crm
 from processors.phones import InvalidPhone
+from streams import erasures
 from streams.app import app, dead_letters, settings, stats, topics
 from streams.dedup import forward_once
 from streams.errors import DecodeError
@@ -30,6 +31,7 @@ seen_changes = bytes_table("seen-crm-changes", partitions=raw.spec.partitions,
 
 @app.agent(raw.topic, name="scrm.crm_normalize")
 async def crm_normalize(stream):  # type: ignore[no-untyped-def]
+    await erasures.ready()
     async for event in stream.events():
         stats.add(STAGE, "in")
         try:
@@ -40,6 +42,9 @@ async def crm_normalize(stream):  # type: ignore[no-untyped-def]
             await dead_letters.reject(event, STAGE, exc)
             continue
         for change in parsed:
+            if erasures.erasures.blocks_keys(change.phone_keys, change.occurred_at_ms):
+                stats.add(STAGE, "erased")
+                continue
             seen = from_crm(change)
             also = ((topics["identity"], observation_record(seen)),) if seen is not None else ()
             sent = await forward_once(seen_changes, change.change_id.encode(), change.occurred_at_ms, changes,

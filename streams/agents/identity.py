@@ -19,11 +19,13 @@ import json
 from typing import Any
 
 from processors.errors import InvalidEvent
-from processors.identity import Change, Resolver
+from processors.identity import Change, Forgotten, Resolver
 from sinks.clickhouse.rows import epoch_ms
+from streams import erasures
 from streams.app import app, dead_letters, stats, topics
 from streams.errors import DecodeError
 from streams.identity_records import (
+    ERASE,
     OBSERVE,
     UNMERGE,
     closed_conflict_record,
@@ -87,13 +89,47 @@ def outputs(change: Change, rec: dict[str, Any], store: TableStore) -> list[tupl
     return out
 
 
+def _erased(rec: dict[str, Any]) -> bool:
+    """An observation of an erased subject, at or before its cut-off."""
+    if rec["kind"] != OBSERVE:
+        return False
+    at_ms = epoch_ms(rec["ts_ms"])
+    return (erasures.erasures.blocks_keys(rec["phone_keys"], at_ms)
+            or erasures.erasures.blocks_contact_key(rec.get("contact_key"), at_ms))
+
+
+async def _forget(rec: dict[str, Any], store: TableStore) -> Forgotten:
+    """An erasure: the resolver forgets the subject's contacts; their profiles get tombstones on
+    ``contacts`` (a compacted topic) and the stage's publish marks go."""
+    # block the subject's observations at once, before this worker's erasure list has the erasure
+    erasures.erasures.add(f"identity:{rec['record_id']}", rec["phone_keys"], epoch_ms(rec["ts_ms"]))
+    resolver = Resolver(store)
+    forgotten = resolver.forget(resolver.phones_hashed(rec["phone_keys"]))
+    for cid in forgotten.contact_ids:
+        await topics["contacts"].tombstone(cid)
+        for mark in (f"pub/p/{cid}", f"pub/f/{cid}"):
+            store.pop(mark, None)
+    await app.producer.flush()
+    store.commit()
+    stats.add(STAGE, "erasures")
+    stats.add(STAGE, "contacts_erased", len(forgotten.contact_ids))
+    return forgotten
+
+
 @app.agent(source.topic, name="scrm.identity")
 async def identity(stream):  # type: ignore[no-untyped-def]
+    await erasures.ready()
     async for event in stream.events():
         stats.add(STAGE, "in")
         store = TableStore(table)
         try:
             rec = source.decode(event.message.value)
+            if rec["kind"] == ERASE:
+                await _forget(rec, store)
+                continue
+            if _erased(rec):
+                stats.add(STAGE, "erased")
+                continue
             change = _resolve(rec, Resolver(store))
             records = outputs(change, rec, store)
         except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:

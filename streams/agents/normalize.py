@@ -19,6 +19,7 @@ from typing import Any
 from processors.envelopes import parse_whatsapp_envelope
 from processors.errors import InvalidEvent
 from processors.events import ParsedWebhook, Signal, message_signal, preference_signal, status_signal
+from streams import erasures
 from streams.app import app, dead_letters, settings, stats, topics
 from streams.dedup import forward_once
 from streams.errors import DecodeError
@@ -50,6 +51,7 @@ def outputs(parsed: ParsedWebhook) -> Iterator[tuple[str, str, bytes, int, Any, 
 
 @app.agent(raw.topic, name="scrm.normalize")
 async def normalize(stream):  # type: ignore[no-untyped-def]
+    await erasures.ready()
     async for event in stream.events():
         stats.add(STAGE, "in")
         try:
@@ -60,6 +62,8 @@ async def normalize(stream):  # type: ignore[no-untyped-def]
             continue
         replay, carry = header(event, REPLAY) is not None, carried(event)
         for topic, key, natural_id, event_time, item, signal in outputs(parsed):
+            if topic != "business.events" and erasures.blocked(STAGE, key, event_time):
+                continue
             also = ((topics["signals"], to_avro(signal)),) if signal is not None else ()
             await forward_once(seen_wamids, natural_id, event_time, topics[topic], key, to_avro(item),
                                source_offset=event.message.offset, stats=stats, stage=STAGE, counter=topic,

@@ -32,20 +32,27 @@ from sinks.clickhouse.rows import (
     status_row,
     tag_row,
 )
+from streams import erasures
 from streams.app import app, dead_letters, metrics, settings, stats, topics, warehouse
 from streams.errors import DecodeError
 from streams.mapping import message_from_avro
 from streams.topics import BoundTopic
 
 logger = logging.getLogger(__name__)
-RowFn = Callable[[dict[str, Any], SourcePosition], dict[str, Any]]
+RowFn = Callable[[dict[str, Any], SourcePosition], dict[str, Any] | None]  # None: not stored
 
 
 def _message(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any]:
     return message_row(message_from_avro(rec), src)
 
 
+def _raw(rec: dict[str, Any], src: SourcePosition) -> dict[str, Any] | None:
+    """None for a webhook of an erased customer (``streams.erasures``): a replay does not store it again."""
+    return None if erasures.raw_blocked(rec) else raw_webhook_row(rec, src)
+
+
 async def drain(stream: Any, source: BoundTopic, table: str, to_row: RowFn, stage: str) -> None:
+    await erasures.ready()  # a replayed webhook of an erased customer is not stored before the list is known
     async for events in stream.noack_take(settings.sink_batch_size, settings.sink_batch_seconds):
         writer = await warehouse.writer()
         stats.add(stage, "in", len(events))
@@ -55,8 +62,15 @@ async def drain(stream: Any, source: BoundTopic, table: str, to_row: RowFn, stag
             rows, kept = [], []
             for event in batch:
                 msg = event.message
+                if msg.value is None:  # a tombstone on a compacted topic (``scrm erase``): nothing to store
+                    stats.add(stage, "tombstones")
+                    continue
                 try:
-                    rows.append(to_row(source.decode(msg.value), SourcePosition(topic, partition, msg.offset)))
+                    row = to_row(source.decode(msg.value), SourcePosition(topic, partition, msg.offset))
+                    if row is None:
+                        stats.add(stage, "erased")
+                        continue
+                    rows.append(row)
                     kept.append(event)
                 except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
                     await _dead_letter(event, stage, exc)
@@ -83,8 +97,8 @@ async def _dead_letter(event: Any, stage: str, exc: BaseException) -> None:
 
 # topic suffix -> (ClickHouse table, row shaper); one agent each, named scrm.sink.<table>
 SINKS: dict[str, tuple[str, RowFn]] = {
-    "raw.whatsapp": ("raw_webhooks", raw_webhook_row),
-    "raw.crm": ("raw_webhooks", raw_webhook_row),
+    "raw.whatsapp": ("raw_webhooks", _raw),
+    "raw.crm": ("raw_webhooks", _raw),
     "messages": ("messages", _message),
     "statuses": ("statuses", status_row),
     "message.state": ("message_state", message_state_row),

@@ -26,6 +26,7 @@ from processors.receipts import apply_status
 from processors.receipts import dumps as dump_receipt
 from processors.receipts import loads as load_receipt
 from processors.tagging import Match
+from streams import erasures
 from streams.app import app, dead_letters, settings, stats, topics
 from streams.errors import DecodeError
 from streams.mapping import from_avro, to_avro
@@ -42,6 +43,8 @@ receipt_state = bytes_table("receipt-state", partitions=statuses.spec.partitions
                             retention_days=settings.receipt_retention_days, help="wamid -> receipt state (JSON)")
 contact_state = bytes_table("contact-state", partitions=messages.spec.partitions,
                             help="contact key -> conversation, tag windows, recent messages (JSON)")
+erasures.purge_on_erase(receipt_state, erasures.by_value_field("contact_key"))
+erasures.purge_on_erase(contact_state, erasures.by_key())
 
 
 def conversation_record(conv: Conversation) -> dict[str, Any]:
@@ -68,12 +71,15 @@ async def _undecodable(event: Any, stage: str, exc: Exception) -> None:
 
 @app.agent(statuses.topic, name="scrm.state.receipts")
 async def receipts(stream):  # type: ignore[no-untyped-def]
+    await erasures.ready()
     async for event in stream.events():
         stats.add(RECEIPTS, "in")
         try:
             status = from_avro(StatusEvent, statuses.decode(event.message.value))
         except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
             await _undecodable(event, RECEIPTS, exc)
+            continue
+        if erasures.blocked(RECEIPTS, status.contact_key, status.timestamp_ms):
             continue
         key = status.wamid.encode()
         known = receipt_state.get(key)
@@ -93,12 +99,15 @@ async def receipts(stream):  # type: ignore[no-untyped-def]
 @app.agent(messages.topic, name="scrm.state.conversations")
 async def conversations(stream):  # type: ignore[no-untyped-def]
     near_duplicate_ms = int(settings.near_duplicate_seconds * 1000)
+    await erasures.ready()
     async for event in stream.events():
         stats.add(CONVERSATIONS, "in")
         try:
             msg = from_avro(MessageEvent, messages.decode(event.message.value))
         except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
             await _undecodable(event, CONVERSATIONS, exc)
+            continue
+        if erasures.blocked(CONVERSATIONS, msg.contact_key, msg.timestamp_ms):
             continue
         key = msg.contact_key.encode()
         known = contact_state.get(key)
