@@ -5,6 +5,7 @@ from streams.commands import (  # noqa: F401
     config,
     contacts,
     dlq,
+    erase,
     ingest,
     offsets,
     ops,
