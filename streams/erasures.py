@@ -31,6 +31,7 @@ STAGE = "erasures"
 source = topics["erasures"]
 erasures = ErasureList()
 _loaded = asyncio.Event()
+_waiting: list[bool] = []  # logged once
 # table name -> (table, contact key of a stored (key, value), or None)
 ContactOf = Callable[[bytes, bytes], str | None]
 purged_tables: dict[str, tuple[Any, ContactOf]] = {}
@@ -61,7 +62,9 @@ def by_value_field(field: str) -> ContactOf:
 async def ready() -> None:
     """Returns once every erasure already in the topic is known."""
     if not _loaded.is_set():
-        logger.info("waiting for the erasure list before processing")
+        if not _waiting:
+            logger.info("stages wait for the erasure list before they take events")
+            _waiting.append(True)
         await _loaded.wait()
 
 
