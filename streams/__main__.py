@@ -17,6 +17,10 @@ def main() -> None:
     except ConfigError as exc:
         print(f"scrm: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if sys.argv[1:2] == ["worker"]:
+        from streams.erasures import preload
+
+        preload()  # the stages then never wait for the erasure list while partitions are assigned
     app.main()
 
 

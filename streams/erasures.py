@@ -101,6 +101,42 @@ def status() -> dict[str, Any]:
     return {"loaded": _loaded.is_set(), "erasures": sorted(i for i in erasures.ids if ":" not in i)}
 
 
+def preload() -> None:
+    """Read the whole erasure list before the worker starts, on a loop of its own, so no stage
+    waits for it while Faust assigns partitions. If Kafka does not answer, the stages wait for
+    the follower task instead (``ready``)."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(asyncio.wait_for(_preload(), timeout=30))
+    except (KafkaError, TimeoutError, OSError) as exc:
+        logger.warning("erasure list not preloaded (%s); stages wait for it", type(exc).__name__)
+    finally:
+        loop.close()
+
+
+async def _preload() -> None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                                request_timeout_ms=15000)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(source.name, p) for p in range(source.spec.partitions)]
+        if source.name not in await consumer.topics():
+            _loaded.set()
+            return
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        end = await consumer.end_offsets(parts)
+        while [tp for tp in parts if await consumer.position(tp) < end[tp]]:
+            for batch in (await consumer.getmany(timeout_ms=1000)).values():
+                for msg in batch:
+                    if msg.value is not None:
+                        apply(source.decode(msg.value))
+        _loaded.set()
+        logger.info("erasure list loaded before start: %d erasure(s)", len(erasures.ids))
+    finally:
+        await consumer.stop()
+
+
 @app.task  # type: ignore[untyped-decorator]
 async def follow_erasures() -> None:
     while True:
