@@ -36,6 +36,11 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+def sql_string(value: str) -> str:
+    """``value`` as a ClickHouse string literal, quotes included."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def is_read_only(sql: str) -> bool:
     return bool(_READ_ONLY.match(_strip_comments(sql)))
 

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sinks.clickhouse.backend import QueryResult, classify
+from sinks.clickhouse.backend import QueryResult, classify, sql_string
 
 
 class ChdbBackend:
@@ -38,7 +38,7 @@ class ChdbBackend:
     def insert_rows(self, table: str, rows: list[dict[str, Any]], token: str | None) -> None:
         if not rows:
             return
-        settings = f" SETTINGS insert_deduplication_token='{_quote(token)}'" if token else ""
+        settings = f" SETTINGS insert_deduplication_token={sql_string(token)}" if token else ""
         body = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows)
         self._run(f"INSERT INTO {table}{settings} FORMAT JSONEachRow\n{body}", "Null")
 
@@ -53,7 +53,3 @@ class ChdbBackend:
             except Exception as exc:  # chDB raises ChdbError/RuntimeError; classify decides retry vs data
                 raise classify(exc) from exc
         return result.bytes().decode("utf-8") if hasattr(result, "bytes") else str(result)
-
-
-def _quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")

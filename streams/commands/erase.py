@@ -31,6 +31,7 @@ from aiokafka.errors import KafkaError
 
 from processors.erasure import subject_hash, subject_hashes, subject_keys, text_pattern
 from processors.phones import InvalidPhone, normalize_phone
+from sinks.clickhouse.backend import sql_string
 from streams.app import app, consumed_topics, settings, topics
 from streams.commands import kafka_clients
 from streams.commands.errors import fail
@@ -265,17 +266,14 @@ async def _crm_states(write_ids: list[str]) -> dict[str, str]:
 
 
 async def _store(receipt: dict[str, Any]) -> None:
-    def lit(v: Any) -> str:
-        if isinstance(v, int):
-            return str(v)
-        return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    def value(column: str, v: Any) -> str:
+        if column in ("requested_at", "erased_before", "completed_at"):
+            return f"fromUnixTimestamp64Milli(toInt64({v}))"
+        return str(v) if isinstance(v, int) else sql_string(str(v))
 
-    cols = list(receipt)
-    values = [f"fromUnixTimestamp64Milli(toInt64({receipt[c]}))" if c in ("requested_at", "erased_before",
-                                                                         "completed_at") else lit(receipt[c])
-              for c in cols]
-    await run_query(f"INSERT INTO {settings.clickhouse_database}.erasure_receipts ({', '.join(cols)}) "
-                    f"VALUES ({', '.join(values)})", write=True, command=CMD)
+    values = ", ".join(value(c, v) for c, v in receipt.items())
+    await run_query(f"INSERT INTO {settings.clickhouse_database}.erasure_receipts ({', '.join(receipt)}) "
+                    f"VALUES ({values})", write=True, command=CMD)
 
 
 def _print_receipt(receipt: dict[str, Any], deleted: dict[str, int], crm: dict[str, str], worker: bool) -> None:

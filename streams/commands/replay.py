@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError
 
 from processors.envelopes import parse_whatsapp_envelope
 from processors.errors import InvalidEvent
+from sinks.clickhouse.backend import sql_string
 from streams.app import app, consumed_topics, settings, topics
 from streams.commands import kafka_clients
 from streams.commands.errors import fail, time_argument
@@ -191,7 +192,7 @@ async def _stored_messages(wamids: list[str]) -> int:
     found = 0
     db = settings.clickhouse_database
     for i in range(0, len(wamids), 500):
-        chunk = ", ".join("'" + w.replace("\\", "\\\\").replace("'", "\\'") + "'" for w in wamids[i:i + 500])
+        chunk = ", ".join(sql_string(w) for w in wamids[i:i + 500])
         result = await run_query(f"SELECT uniqExact(wamid) FROM {db}.messages WHERE wamid IN ({chunk})",
                                  command="replay")
         found += int(result.rows[0][0])
