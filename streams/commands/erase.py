@@ -119,10 +119,14 @@ def _list(values: list[str]) -> str:
     return ", ".join(f"'{v}'" for v in values) or "''"
 
 
+def _wa_part_in(column: str, digits: list[str]) -> str:
+    """The WhatsApp id of a contact key ``phone_number_id:wa_id`` is one of ``digits``."""
+    return f"splitByChar(':', {column})[2] IN ({_list(digits)})"
+
+
 def _predicates(keys: list[str], digits: list[str], contacts: list[str]) -> dict[str, str]:
     """ClickHouse table -> the WHERE clause that selects the subject's rows."""
-    wa = _list(digits)
-    by_key = f"splitByChar(':', contact_key)[2] IN ({wa})"
+    wa, by_key = _list(digits), _wa_part_in("contact_key", digits)
     text = text_pattern(keys).replace("\\", "\\\\")
     ids = _list(contacts)
     where = {t: by_key for t in ("message_state", "conversations", "tags", "automation_decisions", "churn_scores",
@@ -139,17 +143,23 @@ def _predicates(keys: list[str], digits: list[str], contacts: list[str]) -> dict
 
 async def _count(keys: list[str], digits: list[str]) -> Found:
     db, found = settings.clickhouse_database, Found()
-    wa, by_key = _list(digits), f"splitByChar(':', contact_key)[2] IN ({_list(digits)})"
     rows = (await run_query(f"SELECT DISTINCT contact_id FROM {db}.contacts WHERE hasAny(phones, [{_list(keys)}]) "
-                            f"OR arrayExists(k -> splitByChar(':', k)[2] IN ({wa}), contact_keys)", command=CMD)).rows
+                            f"OR arrayExists(k -> {_wa_part_in('k', digits)}, contact_keys)", command=CMD)).rows
     found.contacts = sorted(str(r[0]) for r in rows)
+    predicates = _predicates(keys, digits, found.contacts)
     found.crm_objects = sorted(str(r[0]) for r in (await run_query(
         f"SELECT DISTINCT crm_object_id FROM {db}.crm_writes WHERE crm = 'hubspot' AND kind = 'properties' AND "
-        f"state = 'written' AND crm_object_id IS NOT NULL AND ({by_key} OR wa_id IN ({wa}))", command=CMD)).rows)
-    for table, where in _predicates(keys, digits, found.contacts).items():
-        found.rows[table] = int((await run_query(f"SELECT count() FROM {db}.{table} WHERE {where}",
-                                                 command=CMD)).rows[0][0])
+        f"state = 'written' AND crm_object_id IS NOT NULL AND {predicates['crm_writes']}", command=CMD)).rows)
+    found.rows = await _row_counts(predicates)
     return found
+
+
+async def _row_counts(where: dict[str, str]) -> dict[str, int]:
+    """Rows per table matching its WHERE clause, in one query."""
+    db = settings.clickhouse_database
+    result = await run_query("SELECT " + ", ".join(f"(SELECT count() FROM {db}.{t} WHERE {w}) AS {t}"
+                                                   for t, w in where.items()), command=CMD)
+    return {t: int(n) for t, n in zip(result.columns, result.rows[0], strict=True)}
 
 
 async def _publish(erasure_id: str, hashes: list[str], e164: str, reason: str, at_ms: int,
@@ -208,12 +218,12 @@ async def _applied(erasure_id: str, wait_s: float) -> bool:
 
 
 async def _delete_rows(keys: list[str], digits: list[str], contacts: list[str]) -> dict[str, int]:
-    db, deleted = settings.clickhouse_database, {}
-    for table, where in _predicates(keys, digits, contacts).items():
-        n = int((await run_query(f"SELECT count() FROM {db}.{table} WHERE {where}", command=CMD)).rows[0][0])
+    predicates = _predicates(keys, digits, contacts)
+    deleted = await _row_counts(predicates)
+    for table, n in deleted.items():
         if n:
-            await run_query(f"DELETE FROM {db}.{table} WHERE {where}", write=True, command=CMD)
-        deleted[table] = n
+            await run_query(f"DELETE FROM {settings.clickhouse_database}.{table} WHERE {predicates[table]}",
+                            write=True, command=CMD)
     return deleted
 
 
