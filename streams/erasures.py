@@ -10,9 +10,10 @@ rebuilt or standby store forgets them too (``named_keys`` reads a changelog the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -68,9 +69,10 @@ async def ready() -> None:
         await _loaded.wait()
 
 
-def blocked(stage: str, contact_key: str | None, event_ms: int) -> bool:
-    """Whether this event belongs to an erased subject (and is dropped; counted as ``<stage>.erased``)."""
-    if erasures.blocks_contact_key(contact_key, event_ms):
+def blocked(stage: str, contact_key: str | None, event_ms: int, phone_keys: Iterable[str] = ()) -> bool:
+    """Whether this event (of a contact key, or of a number's E.164 keys) belongs to an erased
+    subject, and is dropped: counted as ``<stage>.erased``."""
+    if erasures.blocks_contact_key(contact_key, event_ms) or erasures.blocks_keys(phone_keys, event_ms):
         stats.add(stage, "erased")
         return True
     return False
@@ -114,23 +116,17 @@ def preload() -> None:
         loop.close()
 
 
+def _consumer() -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                            request_timeout_ms=15000)
+
+
 async def _preload() -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                                request_timeout_ms=15000)
+    consumer = _consumer()
     await consumer.start()
     try:
-        parts = [TopicPartition(source.name, p) for p in range(source.spec.partitions)]
-        if source.name not in await consumer.topics():
-            _loaded.set()
-            return
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        end = await consumer.end_offsets(parts)
-        while [tp for tp in parts if await consumer.position(tp) < end[tp]]:
-            for batch in (await consumer.getmany(timeout_ms=1000)).values():
-                for msg in batch:
-                    if msg.value is not None:
-                        apply(source.decode(msg.value))
+        if source.name in await consumer.topics():
+            await _catch_up(consumer)
         _loaded.set()
         logger.info("erasure list loaded before start: %d erasure(s)", len(erasures.ids))
     finally:
@@ -140,11 +136,15 @@ async def _preload() -> None:
 @app.task  # type: ignore[untyped-decorator]
 async def follow_erasures() -> None:
     while True:
-        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                                    request_timeout_ms=15000)
+        consumer = _consumer()
         try:
             await consumer.start()
-            await _follow(consumer)
+            await _catch_up(consumer)
+            if not _loaded.is_set():
+                _loaded.set()
+                logger.info("erasure list loaded: %d erasure(s)", len(erasures.ids))
+            while True:
+                await _apply_next(consumer)
         except KafkaError as exc:
             logger.error("reading the erasure list failed (%s); retrying in 2s", type(exc).__name__)
             await asyncio.sleep(2.0)
@@ -152,19 +152,21 @@ async def follow_erasures() -> None:
             await consumer.stop()
 
 
-async def _follow(consumer: AIOKafkaConsumer) -> None:
+async def _catch_up(consumer: AIOKafkaConsumer) -> None:
+    """Apply every erasure in the topic, from its start to its end as of now (``consumer`` stays assigned)."""
     parts = [TopicPartition(source.name, p) for p in range(source.spec.partitions)]
     consumer.assign(parts)
     await consumer.seek_to_beginning(*parts)
     end = await consumer.end_offsets(parts)
-    while True:
-        for batch in (await consumer.getmany(timeout_ms=1000)).values():
-            for msg in batch:
-                if msg.value is not None:
-                    apply(source.decode(msg.value))
-        if not _loaded.is_set() and all([await consumer.position(tp) >= end[tp] for tp in parts]):
-            _loaded.set()
-            logger.info("erasure list loaded: %d erasure(s)", len(erasures.ids))
+    while [tp for tp in parts if await consumer.position(tp) < end[tp]]:
+        await _apply_next(consumer)
+
+
+async def _apply_next(consumer: AIOKafkaConsumer) -> None:
+    for batch in (await consumer.getmany(timeout_ms=1000)).values():
+        for msg in batch:
+            if msg.value is not None:
+                apply(source.decode(msg.value))
 
 
 def apply(record: dict[str, Any]) -> int:
@@ -196,12 +198,10 @@ def purge_local(hashes: list[str]) -> int:
     who, purged = subject(hashes), 0
     for table, contact_of in purged_tables.values():
         store = table.data
-        for key in [k for k, v in list(store.items()) if _named(who, contact_of, k, v)]:
-            try:
+        for key in [k for k, v in store.items() if _named(who, contact_of, k, v)]:
+            with contextlib.suppress(KeyError):
                 del store[key]
                 purged += 1
-            except KeyError:
-                pass
     return purged
 
 

@@ -182,9 +182,7 @@ async def automation(stream):  # type: ignore[no-untyped-def]
             stats.add(STAGE, "clock_skew_ignored")
         if sig.kind is SignalKind.TICK:
             stats.add(STAGE, "ticks")
-        elif erasures.blocked(STAGE, sig.contact_key, sig.timestamp_ms):
-            pass
-        else:
+        elif not erasures.blocked(STAGE, sig.contact_key, sig.timestamp_ms):  # an erased customer's: dropped
             try:
                 before = _load(sig.contact_key, batch)
                 step = apply_signal(before, sig, ctx)

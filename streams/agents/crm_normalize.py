@@ -42,8 +42,7 @@ async def crm_normalize(stream):  # type: ignore[no-untyped-def]
             await dead_letters.reject(event, STAGE, exc)
             continue
         for change in parsed:
-            if erasures.erasures.blocks_keys(change.phone_keys, change.occurred_at_ms):
-                stats.add(STAGE, "erased")
+            if erasures.blocked(STAGE, None, change.occurred_at_ms, change.phone_keys):
                 continue
             seen = from_crm(change)
             also = ((topics["identity"], observation_record(seen)),) if seen is not None else ()

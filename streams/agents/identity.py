@@ -89,15 +89,6 @@ def outputs(change: Change, rec: dict[str, Any], store: TableStore) -> list[tupl
     return out
 
 
-def _erased(rec: dict[str, Any]) -> bool:
-    """An observation of an erased subject, at or before its cut-off."""
-    if rec["kind"] != OBSERVE:
-        return False
-    at_ms = epoch_ms(rec["ts_ms"])
-    return (erasures.erasures.blocks_keys(rec["phone_keys"], at_ms)
-            or erasures.erasures.blocks_contact_key(rec.get("contact_key"), at_ms))
-
-
 async def _forget(rec: dict[str, Any], store: TableStore) -> Forgotten:
     """An erasure: the resolver forgets the subject's contacts; their profiles get tombstones on
     ``contacts`` (a compacted topic) and the stage's publish marks go."""
@@ -127,8 +118,8 @@ async def identity(stream):  # type: ignore[no-untyped-def]
             if rec["kind"] == ERASE:
                 await _forget(rec, store)
                 continue
-            if _erased(rec):
-                stats.add(STAGE, "erased")
+            if rec["kind"] == OBSERVE and erasures.blocked(STAGE, rec.get("contact_key"), epoch_ms(rec["ts_ms"]),
+                                                           rec["phone_keys"]):
                 continue
             change = _resolve(rec, Resolver(store))
             records = outputs(change, rec, store)
