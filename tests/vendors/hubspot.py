@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,31 +123,21 @@ def make_app(state: HubSpotState) -> web.Application:
         state._window.append(now)
         return None
 
-    async def upsert(request: web.Request) -> web.Response:
-        body = await request.json()
-        with state.lock:
-            response = gate(request) or _upsert(state, body)
-            state.log.append((time.monotonic(), request.path, response.status))
-            return response
-
-    async def create(request: web.Request) -> web.Response:
-        object_type, body = request.match_info["object_type"], await request.json()
-        with state.lock:
-            response = gate(request) or _create(state, object_type, body)
-            state.log.append((time.monotonic(), request.path, response.status))
-            return response
-
-    async def gdpr_delete(request: web.Request) -> web.Response:
-        body = await request.json()
-        with state.lock:
-            response = gate(request) or _gdpr_delete(state, body)
-            state.log.append((time.monotonic(), request.path, response.status))
-            return response
+    def endpoint(apply: Callable[[web.Request, Any], web.Response]) -> Callable[[web.Request], Any]:
+        """Gate (token, rate limit, scripted phases), then apply; every answer is logged."""
+        async def handle(request: web.Request) -> web.Response:
+            body = await request.json()
+            with state.lock:
+                response = gate(request) or apply(request, body)
+                state.log.append((time.monotonic(), request.path, response.status))
+                return response
+        return handle
 
     app = web.Application()
-    app.router.add_post("/crm/v3/objects/contacts/gdpr-delete", gdpr_delete)
-    app.router.add_post("/crm/v3/objects/contacts/batch/upsert", upsert)
-    app.router.add_post("/crm/v3/objects/{object_type:tasks|notes}/batch/create", create)
+    app.router.add_post("/crm/v3/objects/contacts/gdpr-delete", endpoint(lambda r, body: _gdpr_delete(state, body)))
+    app.router.add_post("/crm/v3/objects/contacts/batch/upsert", endpoint(lambda r, body: _upsert(state, body)))
+    app.router.add_post("/crm/v3/objects/{object_type:tasks|notes}/batch/create",
+                        endpoint(lambda r, body: _create(state, r.match_info["object_type"], body)))
     return app
 
 
