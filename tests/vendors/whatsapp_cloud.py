@@ -45,6 +45,7 @@ class CloudApiState:
     pair_gap_s: float = 0.0  # 0: no pair limit
     sends: list[dict[str, Any]] = field(default_factory=list)  # accepted requests, with the wamid given
     requests: int = 0
+    failed_at: list[tuple[int, float]] = field(default_factory=list)  # (code, monotonic time) of scripted failures
     failures: list[Scripted] = field(default_factory=list)
     delays: list[float] = field(default_factory=list)
     _last_to: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -127,6 +128,7 @@ def make_app(state: CloudApiState) -> web.Application:
         with state.lock:
             if state.failures:
                 f = state.failures.pop(0)
+                state.failed_at.append((f.code, now))
                 return error(f.code, f.http_status, headers={"Retry-After": f.retry_after} if f.retry_after else None)
             window = [t for t in state._window.get(number, []) if now - t < 1.0]
             if len(window) >= state.mps:
@@ -138,7 +140,7 @@ def make_app(state: CloudApiState) -> web.Application:
             state._last_to[(number, body["to"])] = now
             wamid = f"wamid.TEST{next(state._ids):08d}"
             state.sends.append({"number": number, "version": request.match_info["version"], "body": body,
-                                "wamid": wamid})
+                                "wamid": wamid, "at": now})
         return web.json_response({"messaging_product": "whatsapp", "contacts": [{"input": body["to"],
                                   "wa_id": body["to"]}], "messages": [{"id": wamid}]})
 
