@@ -57,10 +57,12 @@ def result_record(cmd: SendCommand, entry: Entry, mode: Mode) -> dict[str, Any]:
 
 def sent_message_body(cmd: SendCommand, entry: Entry) -> bytes:
     """The raw-topic record of a real send, in the agent-inbox shape (``processors.agent_inbox``)."""
-    doc = {"message_id": entry.wamid, "phone_number_id": cmd.phone_number_id, "wa_id": cmd.to,
+    doc: dict[str, object] = {"message_id": entry.wamid, "phone_number_id": cmd.phone_number_id, "wa_id": cmd.to,
            "sender_kind": "template" if cmd.kind == "template" else "bot", "message_type": cmd.kind,
            "text": cmd.text if cmd.kind == "text" else None, "timestamp": entry.updated_ms / 1000,
            "agent_id": f"automation:{cmd.rule_id}"}
+    if cmd.kind == "template" and cmd.template:  # template name and language, for rates per template
+        doc["template"] = {"name": cmd.template, "language": cmd.language}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 

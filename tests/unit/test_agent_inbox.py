@@ -28,7 +28,17 @@ def test_a_list_of_bot_and_agent_replies_by_user_id():
                                                                          (SenderKind.AGENT, "P:US.1")]
 
 
+def test_a_campaign_template_send_keeps_its_name_and_language():
+    (msg,) = parse({"message_id": "wamid.T", "phone_number_id": "P", "wa_id": "85251234567", "sender_kind": "template",
+                    "template": {"name": "weekly_promo", "language": "zh_HK"}, "text": "本週優惠",
+                    "timestamp": 1795136000}).messages
+    assert (msg.sender_kind, msg.message_type) == (SenderKind.TEMPLATE, "template")
+    assert json.loads(msg.payload_json) == {"template": {"name": "weekly_promo", "language": "zh_HK"}}
+
+
 @pytest.mark.parametrize(("doc", "reason"), [
+    ({"message_id": "m", "phone_number_id": "P", "wa_id": "1", "timestamp": 1, "template": {"language": "en"}},
+     "bad_template"),
     ({"phone_number_id": "P", "wa_id": "1", "timestamp": 1795136000}, "no_message_id"),
     ({"message_id": "m", "wa_id": "1", "timestamp": 1795136000}, "no_phone_number_id"),
     ({"message_id": "m", "phone_number_id": "P", "timestamp": 1795136000}, "no_contact_id"),
