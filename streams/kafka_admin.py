@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -157,13 +157,17 @@ async def target_offsets(settings: Settings, tps: list[TopicPartition], *, to: s
 
 
 async def wait_for_zero_lag(settings: Settings, group: str, topic_names: list[str], *, timeout: float,
-                            settle: float = 1.0) -> tuple[bool, list[PartitionLag]]:
-    """Poll until ``group`` has no lag on ``topic_names`` for ``settle`` seconds: (caught up, last lag)."""
+                            settle: float = 1.0, on_lag: Callable[[int], None] | None = None,
+                            ) -> tuple[bool, list[PartitionLag]]:
+    """Poll until ``group`` has no lag on ``topic_names`` for ``settle`` seconds: (caught up, last lag).
+    ``on_lag`` is told the total lag after every poll (a progress display)."""
     deadline = time.monotonic() + timeout
     zero_since: float | None = None
     lag: list[PartitionLag] = []
     while time.monotonic() < deadline:
         lag = await group_lag(settings, group, topic_names)
+        if on_lag is not None:
+            on_lag(sum(p.lag for p in lag))
         if sum(p.lag for p in lag) == 0:
             zero_since = zero_since or time.monotonic()
             if time.monotonic() - zero_since >= settle:

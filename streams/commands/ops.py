@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import sys
+import time
+from typing import Any, TextIO
 
 import click
 
@@ -60,8 +62,11 @@ async def topics(self: Any, action: str) -> None:
 async def wait(self: Any, timeout: float, group: str | None, settle: float) -> None:
     """Block until the app's consumer group has zero lag on every topic its agents read."""
     group = group or settings.app_id
+    progress = LagProgress(sys.stderr)
     try:
-        done, lag = await wait_for_zero_lag(settings, group, consumed_topics(), timeout=timeout, settle=settle)
+        done, lag = await wait_for_zero_lag(settings, group, consumed_topics(), timeout=timeout, settle=settle,
+                                            on_lag=progress.update)
+        progress.close()
     except BrokerUnavailable as exc:
         fail("wait", str(exc), 1)
     if done:
@@ -70,3 +75,29 @@ async def wait(self: Any, timeout: float, group: str | None, settle: float) -> N
     behind = [f"{p.topic}[{p.partition}]={p.lag}" for p in lag if p.lag]
     fail("wait", f"group {group} still lags after {timeout:.0f}s: {', '.join(behind) or 'unknown'}. "
                  "Is a worker running (`scrm worker`)?", 1)
+
+
+class LagProgress:
+    """Records still to process while `scrm wait` waits: one updating line on a terminal, else a
+    plain line every 10 seconds."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out, self.tty, self.started, self.last = out, out.isatty(), time.monotonic(), 0.0
+        self.peak = 0
+
+    def update(self, lag: int) -> None:
+        now = time.monotonic()
+        self.peak = max(self.peak, lag)
+        done = 1 - lag / self.peak if self.peak else 1.0
+        line = f"processing: {lag:,} records behind ({done:.0%} of the backlog done, {now - self.started:,.0f}s)"
+        if self.tty:
+            self.out.write(f"\r{line}\033[K")
+            self.out.flush()
+        elif now - self.last >= 10:
+            self.last = now
+            print(line, file=self.out, flush=True)
+
+    def close(self) -> None:
+        if self.tty:
+            self.out.write("\n")
+            self.out.flush()
