@@ -43,10 +43,10 @@ def queries(db: str, since: str, tz: str) -> dict[str, str]:
                    quantileExactIf(0.5)(bot_frt_s, bot_frt_s IS NOT NULL) AS bot_median_s
             FROM {db}.first_response_times WHERE day >= {s} GROUP BY day ORDER BY day""",
         "frt_agents": f"""
-            SELECT agent_id, sum(f.conversations) AS answered,
-                   round(sum(f.median_s * f.conversations) / answered, 1) AS median_s_weighted,
-                   max(p90_s) AS worst_daily_p90_s
-            FROM {db}.frt_daily AS f WHERE day >= {s} AND responder = 'human'
+            SELECT ifNull(agent_id, 'unknown') AS agent_id, count() AS answered,
+                   quantileExact(0.5)(human_frt_s) AS median_s,
+                   quantileExact(0.9)(human_frt_s) AS p90_s
+            FROM {db}.first_response_times WHERE day >= {s} AND human_frt_s IS NOT NULL
             GROUP BY agent_id ORDER BY answered DESC""",
         "funnel": f"""
             SELECT sum(contacted) AS contacted, sum(replied) AS replied, sum(resolved) AS resolved,

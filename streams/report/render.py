@@ -98,7 +98,6 @@ def html(f: Figures) -> str:
     days = [str(r["day"])[5:] for r in trend]
     frt_chart = svg.lines("First response time per day (median, minutes)", days, {
         "human median": [None if r["human_median_s"] is None else r["human_median_s"] / 60 for r in trend],
-        "human p90": [None if r["human_p90_s"] is None else r["human_p90_s"] / 60 for r in trend],
         "bot median": [None if r["bot_median_s"] is None else r["bot_median_s"] / 60 for r in trend]}, " min")
     active = f.rows("active")
     templates = f.rows("templates")
@@ -107,10 +106,10 @@ def html(f: Figures) -> str:
         ("Conversation funnel", svg.funnel("Conversation funnel", [
             ("conversations", fun.get("contacted") or 0), ("replied", fun.get("replied") or 0),
             ("resolved", fun.get("resolved") or 0), ("ordered within 7 days", fun.get("ordered") or 0)])),
-        ("First response time", frt_chart),
+        ("First response time per day, median (p90 per agent below)", frt_chart),
         ("First response by agent (human)", _table(
-            ["agent", "conversations", "median (weighted)", "worst daily p90"],
-            [[r["agent_id"], f"{r['answered']:,}", _dur(r["median_s_weighted"]), _dur(r["worst_daily_p90_s"])]
+            ["agent", "conversations answered first", "median", "p90"],
+            [[r["agent_id"], f"{r['answered']:,}", _dur(r["median_s"]), _dur(r["p90_s"])]
              for r in f.rows("frt_agents")])),
         ("Templates: delivery, read and reply rates", svg.hbars("Template read rate", [
             (f"{t['template']} read", float(t["read_rate"] or 0) * 100) for t in templates] + [
