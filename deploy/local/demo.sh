@@ -35,6 +35,15 @@ stop() {
   rm -f "$pidfile"
 }
 
+wait_up() {  # wait_up URL PIDFILE NAME: until URL answers, or say why the process exited
+  for _ in $(seq 120); do
+    curl -fsS "$1" >/dev/null 2>&1 && return 0
+    alive "$2" || { echo "the $3 exited; see $RUN/$3.log" >&2; tail -20 "$RUN/$3.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  echo "the $3 did not answer at $1 within 60s; see $RUN/$3.log" >&2; exit 1
+}
+
 if [ "${1:-}" = "stop" ]; then
   stop "$RECEIVER_PID" receiver
   stop "$WORKER_PID" worker
@@ -55,11 +64,7 @@ else
   $BIN/scrm migrate >/dev/null
   nohup $BIN/scrm worker -l warn >"$RUN/worker.log" 2>&1 &
   echo $! >"$WORKER_PID"
-  for _ in $(seq 120); do
-    curl -fsS "http://127.0.0.1:$SCRM_WEB_PORT/healthz/" >/dev/null 2>&1 && break
-    alive "$WORKER_PID" || { echo "the worker exited; see $RUN/worker.log" >&2; tail -20 "$RUN/worker.log" >&2; exit 1; }
-    sleep 0.5
-  done
+  wait_up "http://127.0.0.1:$SCRM_WEB_PORT/healthz/" "$WORKER_PID" worker
   echo "worker started (pid $(cat "$WORKER_PID"), log $RUN/worker.log)"
 fi
 
@@ -69,11 +74,7 @@ if alive "$RECEIVER_PID"; then
 else
   nohup $BIN/scrm receiver --port "$SCRM_RECEIVER_PORT" >"$RUN/receiver.log" 2>&1 &
   echo $! >"$RECEIVER_PID"
-  for _ in $(seq 60); do
-    curl -fsS "http://127.0.0.1:$SCRM_RECEIVER_PORT/healthz" >/dev/null 2>&1 && break
-    alive "$RECEIVER_PID" || { echo "the receiver exited; see $RUN/receiver.log" >&2; tail -20 "$RUN/receiver.log" >&2; exit 1; }
-    sleep 0.5
-  done
+  wait_up "http://127.0.0.1:$SCRM_RECEIVER_PORT/healthz" "$RECEIVER_PID" receiver
   echo "receiver started (pid $(cat "$RECEIVER_PID"), log $RUN/receiver.log)"
 fi
 
