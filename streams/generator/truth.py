@@ -65,7 +65,27 @@ def truth(traffic: Traffic, tz: str = "Asia/Hong_Kong") -> dict[str, Any]:
         "languages": dict(Counter(m.language for m in inbound)),
         "personas": dict(Counter(c.persona.value for c in traffic.customers)),
         "intents": dict(Counter(m.intent for m in inbound)),
+        "inquiry_bursts": _inquiry_bursts(inbound),
     }
+
+
+INQUIRIES = frozenset({"price", "discount", "size", "quote"})  # the intents tagged price_inquiry, size, quote_request
+
+
+def _inquiry_bursts(inbound: list[Message]) -> int:
+    """Customers who at some time sent 3+ product or price inquiries within 7 days: an upper bound
+    for the ``high_intent`` segment at any later time."""
+    times: dict[int, list[int]] = defaultdict(list)
+    for m in inbound:
+        if m.intent in INQUIRIES:
+            times[m.contact].append(m.ts)
+    week = 7 * 86400
+
+    def burst(ts: list[int]) -> bool:
+        ts = sorted(ts)
+        return any(ts[i + 2] - ts[i] <= week for i in range(len(ts) - 2))
+
+    return sum(1 for ts in times.values() if burst(ts))
 
 
 def _conversations(items: list[Message]) -> list[list[Message]]:

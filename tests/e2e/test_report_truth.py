@@ -75,6 +75,12 @@ def test_report_figures_agree_with_the_generators_ground_truth(run):
     assert {f"{r['weekday']}-{r['hour']}": r["messages"] for r in f["heatmap"]} == truth["heatmap"]
     dau = {str(r["day"]): r["dau"] for r in f["active"] if r["dau"]}
     assert dau == truth["dau"]
+    # segments: everyone who wrote has exactly one current segment other than `new`; `high_intent`
+    # (3+ inquiries in 7 days) cannot exceed the customers who ever sent such a burst. The split of
+    # the others (engaged, potential, at_risk, dormant) is not recomputed independently.
+    segments = {r["segment"]: r["contacts"] for r in f["segments"]}
+    assert sum(n for s, n in segments.items() if s != "new") == truth["writers"]
+    assert 0 < segments.get("high_intent", 0) <= truth["inquiry_bursts"]
     funnel = f["funnel"][0]
     assert funnel["contacted"] >= funnel["replied"] >= funnel["ordered"] > 0
 
