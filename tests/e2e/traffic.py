@@ -1,20 +1,21 @@
-"""Webhook lines for ``scrm ingest`` (the JSONL format of streams/samples/sample.jsonl)."""
+"""Webhook lines for ``scrm ingest`` (the JSONL format of streams/samples/sample.jsonl). Bodies come
+from the generator's builders (``streams.generator.webhooks``) for the first business."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-PNID = "109876543210001"
+from streams.generator import webhooks
+from streams.generator.simulate import BUSINESSES
+
+BUSINESS = BUSINESSES[0]
+PNID = BUSINESS.phone_number_id
 T0 = 1795136000  # 2026-11-20T00:53:20Z, epoch seconds
 
 
 def inbound(wa_id: str, wamid: str, ts: int, text: str, name: str = "客戶") -> dict:
-    value = {"messaging_product": "whatsapp",
-             "metadata": {"display_phone_number": "85230001234", "phone_number_id": PNID},
-             "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-             "messages": [{"from": wa_id, "id": wamid, "timestamp": str(ts), "type": "text", "text": {"body": text}}]}
-    return _whatsapp(value)
+    return {"source": "whatsapp", "body": webhooks.inbound_text(BUSINESS, wa_id, name, wamid, ts, text)}
 
 
 def status(wa_id: str, wamid: str, ts: int, kind: str, error: tuple[int, str] | None = None) -> dict:
@@ -27,11 +28,7 @@ def status(wa_id: str, wamid: str, ts: int, kind: str, error: tuple[int, str] | 
 
 
 def preference(wa_id: str, ts: int, value: str) -> dict:
-    value_ = {"messaging_product": "whatsapp",
-              "metadata": {"display_phone_number": "85230001234", "phone_number_id": PNID},
-              "user_preferences": [{"wa_id": wa_id, "category": "marketing_messages", "value": value,
-                                    "detail": f"User requested to {value} marketing messages", "timestamp": ts}]}
-    return _whatsapp(value_, field="user_preferences")
+    return {"source": "whatsapp", "body": webhooks.preference(BUSINESS, wa_id, ts, value)}
 
 
 def reply(wa_id: str, message_id: str, ts: int, text: str, kind: str = "agent", agent_id: str = "agent-7") -> dict:
@@ -42,8 +39,8 @@ def reply(wa_id: str, message_id: str, ts: int, text: str, kind: str = "agent", 
 
 def cdc(event_id: str, entity: str, object_id: str, at_s: int, **data) -> dict:
     """A generic CDC change (a contact upsert or an order create) from the shop's CRM."""
-    return {"source": "cdc", "body": {"event_id": event_id, "source": "shop", "entity": entity, "op": "upsert"
-            if entity == "contact" else "create", "id": object_id, "occurred_at": at_s * 1000, "data": data}}
+    op = "upsert" if entity == "contact" else "create"
+    return {"source": "cdc", "body": webhooks.cdc(event_id, entity, object_id, at_s, op, **data)}
 
 
 PREFIXES = ("8529", "8869", "8190", "55119", "52155")  # HK, TW, JP, BR, MX (with the old mobile 1)
@@ -85,8 +82,7 @@ def mixed(contacts: int, exchanges: int, first: int = 0) -> tuple[list[dict], di
 
 
 def _whatsapp(value: dict, field: str = "messages") -> dict:
-    return {"source": "whatsapp", "body": {"object": "whatsapp_business_account", "entry": [
-        {"id": "200000000000001", "changes": [{"field": field, "value": value}]}]}}
+    return {"source": "whatsapp", "body": webhooks.whatsapp(value, field)}
 
 
 def write(path: Path, lines: list[dict]) -> Path:
