@@ -180,6 +180,15 @@ def status(run_dir: Path) -> dict:
     return {**state, "running": alive, "ready": ready, "run_dir": str(run_dir)}
 
 
+def _cluster_id() -> str:
+    """A random cluster id as Kafka's ``Uuid.randomUuid`` makes them: base64url of 16 bytes, never
+    starting with '-' (the storage tool's argument parser would take it for an option; 1 in 64)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def start(cfg: BrokerConfig) -> dict:
     run_dir = cfg.run_dir.resolve()
     cfg = BrokerConfig(run_dir, cfg.port, cfg.controller_port, cfg.heap)
@@ -206,7 +215,7 @@ def start(cfg: BrokerConfig) -> dict:
     log4j.write_text(LOG4J.format(log=log))
     classpath = f"{lib}/*"
     if not (run_dir / "data" / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = _cluster_id()
         fmt = subprocess.run(
             [java, f"-Dlog4j.configuration=file:{log4j}", "-cp", classpath,
              "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],
