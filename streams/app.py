@@ -12,7 +12,7 @@ from streams import offset_safety, producer_flush
 from streams.catalog import load_catalog
 from streams.codec import make_framing
 from streams.dlq import DeadLetters
-from streams.logs import logging_config
+from streams.logs import keep_root_level, logging_config
 from streams.metrics import WorkerMetrics, consumer_positions
 from streams.settings import Settings
 from streams.stats import Stats
@@ -52,6 +52,7 @@ app = faust.App(
 topics = Topics(app, settings, catalog, framing)
 offset_safety.install({settings.topic(t.name) for t in catalog.topics if "compact" in t.cleanup}.__contains__)
 producer_flush.install()
+keep_root_level()
 stats = Stats()
 metrics = WorkerMetrics(stats, lambda: consumer_positions(app, set(consumed_topics())))
 warehouse = Warehouse(settings)

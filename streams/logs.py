@@ -52,3 +52,19 @@ def logging_config(log_format: str) -> dict[str, Any]:
     formatter = ({"()": "streams.logs.JsonFormatter"} if log_format == "json"
                  else {"()": "streams.logs.RedactingFormatter", "format": DEFAULT_FORMAT})
     return {"merge": True, "version": 1, "formatters": {"default": formatter, "colored": formatter}}
+
+
+def keep_root_level() -> None:
+    """Stop Faust's worker from lowering the root logger to DEBUG for its start-up spinner.
+
+    ``faust.Worker._setup_spinner_handler`` sets the root logger to DEBUG (and adds a DEBUG handler
+    that spins a terminal spinner) whenever the log level is WARN or above, and never restores it.
+    Every ``logger.debug`` call in Faust and aiokafka then builds a LogRecord that no handler
+    writes: 7 % of the worker's event-loop time in a profile (bench/RESULTS.md). Without it the
+    root logger keeps the level given with ``-l``; the spinner just does not spin."""
+    from faust.worker import Worker
+
+    def _setup_spinner_handler(self: Any, logger: logging.Logger, level: int) -> None:
+        return None
+
+    Worker._setup_spinner_handler = _setup_spinner_handler  # type: ignore[method-assign]
