@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from processors.conversations import Conversation, ConversationRules, apply
 from processors.events import Direction, MessageEvent
@@ -98,7 +100,9 @@ def _near_duplicate_of(state: ContactState, ts: int, sender: str, digest: str,
 
 
 def dumps(state: ContactState) -> bytes:
-    return json.dumps(asdict(state), ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact JSON; orjson writes the dataclasses directly (the same bytes as ``json.dumps(asdict(...))``,
+    a twentieth of the time: bench/RESULTS.md)."""
+    return orjson.dumps(state, option=orjson.OPT_NON_STR_KEYS)
 
 
 def loads(data: bytes) -> ContactState:

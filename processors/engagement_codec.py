@@ -6,8 +6,10 @@ ones take their defaults, so a state written by an older release still loads."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
+from dataclasses import fields
 from typing import Any
+
+import orjson
 
 from processors.churn import Signals
 from processors.engagement import Engagement, Timer
@@ -15,7 +17,9 @@ from processors.policy import Action, PolicyFacts, Send
 
 
 def dumps(state: Engagement) -> bytes:
-    return json.dumps(asdict(state), ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact JSON; orjson writes the dataclasses directly (the same bytes as ``json.dumps(asdict(...))``,
+    273 µs -> 10.5 µs for a contact's state: bench/RESULTS.md)."""
+    return orjson.dumps(state, option=orjson.OPT_NON_STR_KEYS)
 
 
 def loads(data: bytes) -> Engagement:

@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from sinks.clickhouse.backend import QueryResult, classify, sql_string
 
 
@@ -39,7 +41,7 @@ class ChdbBackend:
         if not rows:
             return
         settings = f" SETTINGS insert_deduplication_token={sql_string(token)}" if token else ""
-        body = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows)
+        body = b"\n".join(orjson.dumps(r, option=orjson.OPT_NON_STR_KEYS) for r in rows).decode()
         self._run(f"INSERT INTO {table}{settings} FORMAT JSONEachRow\n{body}", "Null")
 
     def close(self) -> None:
