@@ -57,7 +57,11 @@ lint: $(STAMP) ## ruff and mypy
 docs: $(STAMP) ## Regenerate the table reference in docs/analytics.md from the migrations
 	$(BIN)/python -m sinks.clickhouse.reference
 
-bench: setup ## Benchmarks (see bench/RESULTS.md)
+$(VENV)/.bench-installed: pyproject.toml $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $@
+
+bench: setup $(VENV)/.bench-installed ## Benchmarks, the end-to-end one included (about 40 minutes; see bench/RESULTS.md)
 	$(BIN)/python -m bench
 
 clean: ## Remove the virtualenv and local state (var/)

@@ -1,0 +1,367 @@
+"""End to end on the real local broker (issue 9): our pipeline against the ceiling and a peer, on
+the same broker and the same raw webhook records (``bench.e2e_data``).
+
+Per repeat (three by default, medians reported):
+
+* **ours, 1 worker / 2 workers** -- a backlog of raw webhooks is produced while no worker runs;
+  `scrm worker` (RocksDB tables, embedded ClickHouse) then runs every stage: normalize + dedup,
+  receipts, conversations + tagging, signals -> churn/automation/policy (dry-run sends), identity,
+  and the ClickHouse sinks. Throughput runs from the first raw record taken to the moment every
+  message and status row is written; CPU is the worker processes' user + system time over that span
+  (µs per raw event). RSS is sampled every 0.25 s.
+* **replay catch-up** -- then `scrm replay` of the whole backlog (side effects off) and the time
+  until the worker has written every row again.
+* **latency** -- a fresh worker, caught up, gets raw records at a fixed rate (1,000/s and 80% of the
+  1-worker maximum) with ``received_at`` = the moment of producing; latency is each message row's
+  ``inserted_at - received_at`` (produced -> row in ClickHouse), p50/p99 over the run.
+* **ceiling** -- consume -> decode -> encode -> produce, no domain work (aiokafka; confluent-kafka).
+* **peer** -- normalize + dedup + tagging + ClickHouse sink with Quix Streams (``bench.e2e_quix``).
+
+    .venv/bin/python -m bench e2e
+    BENCH_E2E_EVENTS=1000000 BENCH_E2E_REPEATS=1 .venv/bin/python -m bench e2e   # the 1M-event run
+Knobs: BENCH_E2E_EVENTS (backlog size, default 20,000), BENCH_E2E_REPEATS (3),
+BENCH_E2E_LATENCY_S (seconds of paced traffic, 20), BENCH_E2E_ONLY (comma list of parts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from bench.broker import free_port, local_broker
+from bench.e2e_data import Counts, count, raw_codec, records
+
+SCRM = str(Path(sys.executable).parent / "scrm")
+TICK = os.sysconf("SC_CLK_TCK")
+PARTS = ("ours1", "ours2", "replay", "latency", "aiokafka", "confluent", "quix")
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+# ---------------------------------------------------------------- processes and their figures
+
+def _proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _stats(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats/", timeout=5) as r:
+        result: dict[str, Any] = json.loads(r.read())
+        return result
+
+
+class Workers:
+    """``n`` `scrm worker` processes of one app (each with its own web port, tables and chDB)."""
+
+    def __init__(self, env: dict[str, str], tmp: Path, n: int) -> None:
+        self.env, self.tmp, self.ports, self.procs = env, tmp, [free_port() for _ in range(n)], []
+        self.logs = [tmp / f"worker{i}.log" for i in range(n)]
+        self.cpu_at_first = 0.0
+
+    def start(self) -> None:
+        for i, port in enumerate(self.ports):
+            env = {**self.env, "SCRM_WEB_PORT": str(port), "SCRM_DATA_DIR": f"{self.tmp}/faust{i}",
+                   "SCRM_CLICKHOUSE_PATH": f"{self.tmp}/clickhouse{i}"}
+            with self.logs[i].open("wb") as out:
+                self.procs.append(subprocess.Popen([SCRM, "worker", "-l", "warn"], env=env, stdout=out,
+                                                   stderr=subprocess.STDOUT))
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for port in self.ports:
+            try:
+                stats = _stats(port)
+            except OSError:
+                continue
+            for stage, counters in stats.items():
+                if isinstance(counters, dict):
+                    into = out.setdefault(stage, {})
+                    for k, v in counters.items():
+                        if isinstance(v, int | float):
+                            into[k] = into.get(k, 0) + int(v)
+        return out
+
+    def cpu_s(self) -> float:
+        return sum(_proc_cpu_s(p.pid) for p in self.procs)
+
+    def rss_mb(self) -> list[float]:
+        return [_rss_mb(p.pid) for p in self.procs]
+
+    def check(self) -> None:
+        for p, log in zip(self.procs, self.logs, strict=True):
+            if p.poll() is not None:
+                raise RuntimeError(f"worker exited {p.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def clickhouse(self, i: int) -> Any:
+        from sinks.clickhouse.chdb_backend import ChdbBackend
+        return ChdbBackend(self.tmp / f"clickhouse{i}")
+
+
+def _written(t: dict[str, dict[str, int]], table: str) -> int:
+    return t.get(f"sink.{table}", {}).get("written", 0)
+
+
+def _wait(workers: Workers, done: Callable[[dict[str, dict[str, int]]], bool], timeout_s: float,
+          rss: list[float] | None = None, what: str = "") -> tuple[float | None, float, dict[str, dict[str, int]]]:
+    """Poll until ``done``; (time of the first normalized record or None, time done, last totals).
+    ``workers.cpu_at_first`` is the workers' CPU seconds when the first record was seen."""
+    first, deadline, t = None, time.monotonic() + timeout_s, {}
+    while time.monotonic() < deadline:
+        workers.check()
+        if rss is not None:
+            rss.append(sum(workers.rss_mb()))
+        t = workers.totals()
+        if first is None and t.get("normalize", {}).get("in", 0) > 0:
+            first, workers.cpu_at_first = time.perf_counter(), workers.cpu_s()
+        if done(t):
+            return first, time.perf_counter(), t
+        if os.environ.get("BENCH_PROGRESS"):
+            print(f"  {what}: normalize {t.get('normalize', {}).get('in', 0)} messages {_written(t, 'messages')} "
+                  f"statuses {_written(t, 'statuses')}", file=sys.stderr)
+        time.sleep(0.25)
+    raise RuntimeError(f"{what}: not done in {timeout_s:.0f} s; last stats {json.dumps(t)[:1500]}")
+
+
+# ---------------------------------------------------------------- traffic
+
+async def _produce(bootstrap: str, topic: str, recs: Iterator[tuple[bytes, bytes]],
+                   rate: float | None = None) -> float:
+    """Produce ``recs`` (acks=all); at ``rate`` records/s when given. Returns achieved records/s."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        started, n, pending = time.perf_counter(), 0, []
+        for key, value in recs:
+            if rate:
+                delay = started + n / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            pending.append(await producer.send(topic, value, key=key))
+            n += 1
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+        return n / max(time.perf_counter() - started, 1e-9)
+    finally:
+        await producer.stop()
+
+
+class Run:
+    """One prefix of our topics on the shared broker (fresh topics, fresh consumer group)."""
+
+    def __init__(self, bootstrap: str, tmp: Path, name: str) -> None:
+        self.tmp = tmp / name
+        self.tmp.mkdir()
+        self.env = {**os.environ, "SCRM_KAFKA_BOOTSTRAP": bootstrap, "SCRM_TOPIC_PREFIX": f"{name}.",
+                    "SCRM_APP_ID": f"bench-{name}", "SCRM_LOG_LEVEL": "warning", "SCRM_STALL_SECONDS": "0",
+                    "SCRM_DATA_DIR": f"{self.tmp}/cli", "SCRM_CLICKHOUSE_PATH": f"{self.tmp}/cli-clickhouse"}
+        self.bootstrap, self.raw = bootstrap, f"{name}.raw.whatsapp"
+        subprocess.run([SCRM, "topics", "create"], env=self.env, check=True, capture_output=True)
+
+    def load(self, events: int, tag: str) -> Counts:
+        asyncio.run(_produce(self.bootstrap, self.raw, records(events, tag=tag, codec=raw_codec())))
+        return count(events, tag=tag)
+
+
+# ---------------------------------------------------------------- the parts
+
+def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, replay: bool) -> dict[str, Any]:
+    run = Run(bootstrap, tmp, name)
+    loaded_ms = int(time.time() * 1000) - 1000
+    c = run.load(events, tag=name)
+    workers = Workers(run.env, run.tmp, n_workers)
+    rss: list[float] = []
+    workers.start()
+    try:
+        def all_rows(times: int) -> Callable[[dict[str, dict[str, int]]], bool]:
+            return lambda t: (_written(t, "messages") >= times * c.messages
+                              and _written(t, "statuses") >= times * c.statuses)
+        first, last, t = _wait(workers, all_rows(1), 3600, rss, f"{name} backlog")
+        assert first is not None
+        cpu = workers.cpu_s() - workers.cpu_at_first  # from the first record taken (start-up excluded)
+        out: dict[str, Any] = {
+            "raw_events": c.raw, "elapsed_s": round(last - first, 2), "events_per_s": round(c.raw / (last - first)),
+            "cpu_us_per_event": round(cpu / c.raw * 1e6), "rss_mb_peak": round(max(rss)),
+            "rss_mb_end": round(sum(workers.rss_mb())),
+            "deduplicated": t.get("normalize", {}).get("messages_deduplicated", 0),
+        }
+        if replay:
+            before = time.perf_counter()
+            subprocess.run([SCRM, "replay", "--from", str(loaded_ms), "--wait", "0", "--no-side-effects"],
+                           env={**run.env, "SCRM_WEB_PORT": str(workers.ports[0])}, check=True, capture_output=True)
+            produced = time.perf_counter()
+            _, done, _ = _wait(workers, all_rows(2), 3600, rss, f"{name} replay")
+            out["replay"] = {"events": c.raw, "produce_s": round(produced - before, 2),
+                             "catch_up_s": round(done - before, 2), "events_per_s": round(c.raw / (done - before)),
+                             "rss_mb_end": round(sum(workers.rss_mb()))}
+        return out
+    finally:
+        workers.stop()
+
+
+def latency(bootstrap: str, tmp: Path, name: str, rate: float, seconds: float) -> dict[str, Any]:
+    run = Run(bootstrap, tmp, name)
+    workers = Workers(run.env, run.tmp, 1)
+    workers.start()
+    try:
+        warm = count(400, tag=f"{name}w")
+        asyncio.run(_produce(bootstrap, run.raw, records(400, tag=f"{name}w", codec=raw_codec())))
+        _wait(workers, lambda t: _written(t, "messages") >= warm.messages, 300, what=f"{name} warm-up")
+        n = int(rate * seconds)
+        paced = count(n, tag=f"{name}p")
+        achieved = asyncio.run(_produce(bootstrap, run.raw, records(n, tag=f"{name}p", codec=raw_codec()), rate))
+        ended = time.perf_counter()
+        _, done, _ = _wait(workers, lambda t: _written(t, "messages") >= warm.messages + paced.messages, 1800,
+                           what=f"{name} paced")
+    finally:
+        workers.stop()
+    backend = workers.clickhouse(0)
+    try:
+        rows = backend.query(
+            "SELECT count(), quantileExact(0.5)(ms), quantileExact(0.99)(ms), max(ms) FROM ("
+            " SELECT dateDiff('millisecond', received_at, min(inserted_at)) AS ms FROM scrm.messages"
+            f" WHERE wamid LIKE 'wamid.{name}p.%' OR wamid LIKE 'inbox.{name}p.%' GROUP BY wamid, received_at)").rows[0]
+    finally:
+        backend.close()
+    return {"rate": rate, "achieved_rate": round(achieved), "messages": int(rows[0]), "p50_ms": int(rows[1]),
+            "p99_ms": int(rows[2]), "max_ms": int(rows[3]), "drain_after_last_s": round(done - ended, 2)}
+
+
+def contender(args: list[str]) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", *args], check=True, capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def ceiling(kind: str, bootstrap: str, topic: str, group: str, events: int) -> dict[str, Any]:
+    r = contender(["bench.e2e_ceiling", kind, bootstrap, topic, group, str(events)])
+    return {"events_per_s": round(r["events"] / r["elapsed_s"]), "cpu_us_per_event": round(r["cpu_s"] / events * 1e6),
+            "rss_mb": round(r["rss_mb"])}
+
+
+def quix(bootstrap: str, topic: str, group: str, c: Counts, tmp: Path) -> dict[str, Any]:
+    work = tmp / group
+    work.mkdir()
+    r = contender(["bench.e2e_quix", bootstrap, topic, group, str(c.messages + c.statuses), str(work)])
+    assert r["messages_in_clickhouse"] == c.messages, r
+    return {"events_per_s": round(c.raw / r["elapsed_s"]), "cpu_us_per_event": round(r["cpu_s"] / c.raw * 1e6),
+            "rss_mb": round(r["rss_mb"])}
+
+
+# ---------------------------------------------------------------- one repeat, medians, ratios
+
+def repeat(bootstrap: str, tmp: Path, r: int, events: int, only: set[str], max_rate: float | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if "ours1" in only:
+        out["ours1"] = ours(bootstrap, tmp, f"r{r}one", events, 1, replay="replay" in only)
+    if "ours2" in only:
+        out["ours2"] = ours(bootstrap, tmp, f"r{r}two", events, 2, replay=False)
+    shared = Run(bootstrap, tmp, f"r{r}peer")
+    c = shared.load(events, tag=f"r{r}peer")
+    for kind in ("aiokafka", "confluent"):
+        if kind in only:
+            out[kind] = ceiling(kind, bootstrap, shared.raw, f"r{r}{kind}", c.raw)
+    if "quix" in only:
+        out["quix"] = quix(bootstrap, shared.raw, f"r{r}quix", c, tmp)
+    if "latency" in only:
+        seconds = float(os.environ.get("BENCH_E2E_LATENCY_S", 20))
+        top = max_rate or out.get("ours1", {}).get("events_per_s")
+        out["latency"] = {"at_1000": latency(bootstrap, tmp, f"r{r}lat", 1000, seconds)}
+        if top:
+            out["latency"]["at_80pct"] = latency(bootstrap, tmp, f"r{r}l80", round(0.8 * top), seconds)
+    return out
+
+
+def _median(runs: list[dict[str, Any]], *path: str) -> float | None:
+    values = []
+    for run in runs:
+        v: Any = run
+        for p in path:
+            v = v.get(p) if isinstance(v, dict) else None
+        if isinstance(v, int | float):
+            values.append(v)
+    return statistics.median(values) if values else None
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    m = {name: _median(runs, *path) for name, path in {
+        "ours1_events_per_s": ("ours1", "events_per_s"), "ours2_events_per_s": ("ours2", "events_per_s"),
+        "ours1_cpu_us_per_event": ("ours1", "cpu_us_per_event"),
+        "ours2_cpu_us_per_event": ("ours2", "cpu_us_per_event"),
+        "ours1_rss_mb_end": ("ours1", "rss_mb_end"), "replay_events_per_s": ("ours1", "replay", "events_per_s"),
+        "aiokafka_events_per_s": ("aiokafka", "events_per_s"), "confluent_events_per_s": ("confluent", "events_per_s"),
+        "quix_events_per_s": ("quix", "events_per_s"), "quix_cpu_us_per_event": ("quix", "cpu_us_per_event"),
+        "latency_1000_p50_ms": ("latency", "at_1000", "p50_ms"),
+        "latency_1000_p99_ms": ("latency", "at_1000", "p99_ms"),
+        "latency_80pct_rate": ("latency", "at_80pct", "rate"),
+        "latency_80pct_p50_ms": ("latency", "at_80pct", "p50_ms"),
+        "latency_80pct_p99_ms": ("latency", "at_80pct", "p99_ms"),
+    }.items()}
+
+    def ratio(a: str, b: str) -> float | None:
+        return round(m[a] / m[b], 3) if m.get(a) and m.get(b) else None
+    m["ratio_ours_to_aiokafka"] = ratio("ours1_events_per_s", "aiokafka_events_per_s")
+    m["ratio_ours_to_confluent"] = ratio("ours1_events_per_s", "confluent_events_per_s")
+    m["ratio_ours_to_quix"] = ratio("ours1_events_per_s", "quix_events_per_s")
+    m["scaling_2_workers"] = ratio("ours2_events_per_s", "ours1_events_per_s")
+    return m
+
+
+@contextmanager
+def _tmpdir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="scrm-bench-e2e-") as tmp:
+        yield Path(tmp)
+
+
+def run() -> dict[str, Any]:
+    events, repeats = _env_int("BENCH_E2E_EVENTS", 20_000), _env_int("BENCH_E2E_REPEATS", 3)
+    only = set(os.environ.get("BENCH_E2E_ONLY", ",".join(PARTS)).split(","))
+    unknown = only - set(PARTS)
+    if unknown:
+        sys.exit(f"BENCH_E2E_ONLY: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
+    runs = []
+    with local_broker() as bootstrap, _tmpdir() as tmp:
+        for r in range(repeats):
+            runs.append(repeat(bootstrap, tmp, r, events, only, None))
+            print(json.dumps({"repeat": r, **runs[-1]}), file=sys.stderr)
+    return {"events": events, "repeats": repeats, "median": summary(runs), "runs": runs}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))

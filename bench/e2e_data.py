@@ -1,0 +1,105 @@
+"""The end-to-end benchmark's traffic: raw WhatsApp webhook envelopes exactly as the receiver
+produces them (Avro single-object records keyed by phone_number_id), the same bytes for every
+contender (our worker, the aiokafka/confluent-kafka ceilings, the Quix Streams peer).
+
+Per round and contact: an inbound text in one of six languages, an agent-inbox reply, its `read`
+then `delivered` receipt (read first: a regression the receipts stage must absorb), and every
+20th inbound webhook twice (a Meta retry: dedup must drop it). Contacts are spread over eight
+business numbers, so the raw topic's four partitions all carry traffic (the raw topic is keyed by
+phone_number_id: one business number is one partition)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from processors.ingest_lines import envelope_of, raw_key
+from streams.catalog import load_catalog
+from streams.codec import AvroCodec, make_framing
+from streams.mapping import to_avro
+
+PNIDS = [f"1098765432{i:05d}" for i in range(8)]
+T0 = 1795136000
+TEXTS = ["你好，這件外套多少錢？有折扣嗎？", "我的包裹到哪了？什么时候发货", "Quiero hacer una devolución, llegó roto",
+         "このバッグはいくらですか？サイズは？", "Qual o status do pedido 99123?", "thanks! do you ship to Macau?"]
+RETRY_EVERY = 20
+
+
+@dataclass
+class Counts:
+    raw: int = 0
+    messages: int = 0  # unique messages (inbound + agent replies)
+    statuses: int = 0
+    retries: int = 0
+    inbound: int = 0
+    keys: set[bytes] = field(default_factory=set)
+
+
+def raw_codec() -> AvroCodec:
+    catalog = load_catalog()
+    spec = next(t for t in catalog.topics if t.name == "raw.whatsapp")
+    return AvroCodec(make_framing(catalog, None), spec.value, subject="raw.whatsapp-value")
+
+
+def _whatsapp(pnid: str, value: dict) -> bytes:
+    value = {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "85230001234",
+                                                           "phone_number_id": pnid}, **value}
+    return json.dumps({"object": "whatsapp_business_account", "entry": [
+        {"id": "WABA1", "changes": [{"field": "messages", "value": value}]}]},
+        ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def bodies(events: int, *, tag: str, contacts: int = 5_000) -> Iterator[tuple[str, bytes]]:
+    """(source, body) for about ``events`` raw webhooks (whole rounds); ids unique per ``tag``."""
+    n = 0
+    j = 0
+    while n < events:
+        for i in range(contacts):
+            if n >= events:
+                return
+            pnid, wa_id, at = PNIDS[i % len(PNIDS)], f"8526{i:07d}", T0 + j * 300 + i % 60
+            inbound = _whatsapp(pnid, {
+                "contacts": [{"profile": {"name": "陳大文"}, "wa_id": wa_id}],
+                "messages": [{"from": wa_id, "id": f"wamid.{tag}.{i}.{j}", "timestamp": str(at), "type": "text",
+                              "text": {"body": TEXTS[(i + j) % len(TEXTS)]}}]})
+            yield "whatsapp", inbound
+            if (i + j * contacts) % RETRY_EVERY == 0:
+                yield "whatsapp", inbound
+            reply = {"message_id": f"inbox.{tag}.{i}.{j}", "phone_number_id": pnid, "wa_id": wa_id,
+                     "agent_id": f"agent-{i % 5}", "text": "收到，請稍等 / recibido", "timestamp": at + 60}
+            yield "agent_inbox", json.dumps(reply, ensure_ascii=False).encode()
+            for kind, dt in (("read", 90), ("delivered", 70)):
+                yield "whatsapp", _whatsapp(pnid, {"statuses": [
+                    {"id": f"inbox.{tag}.{i}.{j}", "status": kind, "timestamp": str(at + dt), "recipient_id": wa_id}]})
+            n += 4 + ((i + j * contacts) % RETRY_EVERY == 0)
+        j += 1
+
+
+def count(events: int, *, tag: str) -> Counts:
+    c = Counts()
+    previous = None
+    for source, body in bodies(events, tag=tag):
+        c.raw += 1
+        if body == previous:
+            c.retries += 1
+        elif source == "agent_inbox":
+            c.messages += 1
+        elif b'"statuses"' in body:
+            c.statuses += 1
+        else:
+            c.messages += 1
+            c.inbound += 1
+        previous = body
+    return c
+
+
+def records(events: int, *, tag: str, codec: AvroCodec, received_at_ms: int | None = None
+            ) -> Iterator[tuple[bytes, bytes]]:
+    """(key, value) raw-topic records; ``received_at_ms`` None means the time of encoding."""
+    for source, body in bodies(events, tag=tag):
+        at = received_at_ms if received_at_ms is not None else int(time.time() * 1000)
+        env = envelope_of(source, body, {"content-type": "application/json"}, received_at_ms=at,
+                          signature_verified=True)
+        yield raw_key(env), codec.dumps(to_avro(env))
