@@ -132,6 +132,17 @@ class Workers:
         return ChdbBackend(self.tmp / f"clickhouse{i}")
 
 
+STALL_S = 90.0
+
+
+class Stalled(RuntimeError):
+    """The workers stopped making progress before every row was written (rows lost or stuck)."""
+
+    def __init__(self, message: str, totals: dict[str, dict[str, int]]) -> None:
+        super().__init__(message)
+        self.totals = totals
+
+
 def _written(t: dict[str, dict[str, int]], table: str) -> int:
     return t.get(f"sink.{table}", {}).get("written", 0)
 
@@ -141,6 +152,7 @@ def _wait(workers: Workers, done: Callable[[dict[str, dict[str, int]]], bool], t
     """Poll until ``done``; (time of the first normalized record or None, time done, last totals).
     ``workers.cpu_at_first`` is the workers' CPU seconds when the first record was seen."""
     first, deadline, t = None, time.monotonic() + timeout_s, {}
+    last_change, last_totals = time.monotonic(), None
     while time.monotonic() < deadline:
         workers.check()
         if rss is not None:
@@ -150,6 +162,11 @@ def _wait(workers: Workers, done: Callable[[dict[str, dict[str, int]]], bool], t
             first, workers.cpu_at_first = time.perf_counter(), workers.cpu_s()
         if done(t):
             return first, time.perf_counter(), t
+        progress = (t.get("normalize", {}).get("in", 0), _written(t, "messages"), _written(t, "statuses"))
+        if progress != last_totals:
+            last_change, last_totals = time.monotonic(), progress
+        elif time.monotonic() - last_change > STALL_S:
+            raise Stalled(f"{what}: no progress for {STALL_S:.0f} s", t)
         if os.environ.get("BENCH_PROGRESS"):
             print(f"  {what}: normalize {t.get('normalize', {}).get('in', 0)} messages {_written(t, 'messages')} "
                   f"statuses {_written(t, 'statuses')}", file=sys.stderr)
@@ -212,7 +229,12 @@ def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, repl
         def all_rows(times: int) -> Callable[[dict[str, dict[str, int]]], bool]:
             return lambda t: (_written(t, "messages") >= times * c.messages
                               and _written(t, "statuses") >= times * c.statuses)
-        first, last, t = _wait(workers, all_rows(1), 3600, rss, f"{name} backlog")
+        try:
+            first, last, t = _wait(workers, all_rows(1), 3600, rss, f"{name} backlog")
+        except Stalled as exc:  # reported, not hidden: the figure would be meaningless
+            return {"stalled": str(exc), "messages_expected": c.messages, "statuses_expected": c.statuses,
+                    "messages_written": _written(exc.totals, "messages"),
+                    "statuses_written": _written(exc.totals, "statuses")}
         assert first is not None
         cpu = workers.cpu_s() - workers.cpu_at_first  # from the first record taken (start-up excluded)
         out: dict[str, Any] = {
