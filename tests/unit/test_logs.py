@@ -29,3 +29,21 @@ def test_json_lines_carry_level_logger_and_the_masked_message():
 def test_text_lines_are_masked_too():
     line = RedactingFormatter(fmt="%(levelname)s %(message)s").format(record("to %s", "+819012345678"))
     assert line.startswith("WARNING to …78")
+
+
+def test_the_worker_start_up_spinner_no_longer_lowers_the_root_logger_to_debug():
+    """Faust's spinner set the root logger to DEBUG for good at -l warn: a LogRecord per debug call."""
+    from faust.worker import Worker
+
+    from streams.logs import keep_root_level
+
+    root = logging.getLogger()
+    before = root.level, list(root.handlers)
+    keep_root_level()
+    try:
+        Worker._setup_spinner_handler(None, root, logging.WARNING)
+        assert (root.level, list(root.handlers)) == before
+        assert not logging.getLogger("faust.topics").isEnabledFor(logging.DEBUG) or before[0] <= logging.DEBUG
+    finally:
+        root.setLevel(before[0])
+        root.handlers[:] = before[1]
