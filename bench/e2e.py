@@ -34,9 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +42,9 @@ from aiokafka import AIOKafkaProducer
 
 from bench.broker import free_port, local_broker
 from bench.e2e_data import Counts, count, raw_codec, records
+from bench.procs import cpu_s, rss_mb, worker_stats
 
 SCRM = str(Path(sys.executable).parent / "scrm")
-TICK = os.sysconf("SC_CLK_TCK")
 PARTS = ("ours1", "ours2", "replay", "latency", "aiokafka", "confluent", "quix")
 
 
@@ -55,24 +53,6 @@ def _env_int(name: str, default: int) -> int:
 
 
 # ---------------------------------------------------------------- processes and their figures
-
-def _proc_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _stats(port: int) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats/", timeout=5) as r:
-        result: dict[str, Any] = json.loads(r.read())
-        return result
-
 
 class Workers:
     """``n`` `scrm worker` processes of one app (each with its own web port, tables and chDB)."""
@@ -94,7 +74,7 @@ class Workers:
         out: dict[str, dict[str, int]] = {}
         for port in self.ports:
             try:
-                stats = _stats(port)
+                stats = worker_stats(f"http://127.0.0.1:{port}")
             except OSError:
                 continue
             for stage, counters in stats.items():
@@ -106,10 +86,10 @@ class Workers:
         return out
 
     def cpu_s(self) -> float:
-        return sum(_proc_cpu_s(p.pid) for p in self.procs)
+        return sum(cpu_s(p.pid) for p in self.procs)
 
     def rss_mb(self) -> list[float]:
-        return [_rss_mb(p.pid) for p in self.procs]
+        return [rss_mb(p.pid) for p in self.procs]
 
     def check(self) -> None:
         for p, log in zip(self.procs, self.logs, strict=True):
@@ -365,12 +345,6 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return m
 
 
-@contextmanager
-def _tmpdir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="scrm-bench-e2e-") as tmp:
-        yield Path(tmp)
-
-
 def run() -> dict[str, Any]:
     events, repeats = _env_int("BENCH_E2E_EVENTS", 20_000), _env_int("BENCH_E2E_REPEATS", 3)
     only = set(os.environ.get("BENCH_E2E_ONLY", ",".join(PARTS)).split(","))
@@ -378,9 +352,9 @@ def run() -> dict[str, Any]:
     if unknown:
         sys.exit(f"BENCH_E2E_ONLY: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
     runs = []
-    with local_broker() as bootstrap, _tmpdir() as tmp:
+    with local_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="scrm-bench-e2e-") as tmp:
         for r in range(repeats):
-            runs.append(repeat(bootstrap, tmp, r, events, only, None))
+            runs.append(repeat(bootstrap, Path(tmp), r, events, only, None))
             print(json.dumps({"repeat": r, **runs[-1]}), file=sys.stderr)
     return {"events": events, "repeats": repeats, "median": summary(runs), "runs": runs}
 

@@ -14,15 +14,11 @@ import sys
 import time
 
 from bench.e2e_data import raw_codec
-
-
-def _cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+from bench.procs import own_cpu_s
 
 
 def _result(n: int, first: float, cpu0: float) -> dict[str, float]:
-    return {"events": n, "elapsed_s": time.perf_counter() - first, "cpu_s": _cpu_s() - cpu0,
+    return {"events": n, "elapsed_s": time.perf_counter() - first, "cpu_s": own_cpu_s() - cpu0,
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -41,7 +37,7 @@ async def with_aiokafka(bootstrap: str, topic: str, group: str, events: int) -> 
             for records in batches.values():
                 for m in records:
                     if n == 0:
-                        first, cpu0 = time.perf_counter(), _cpu_s()
+                        first, cpu0 = time.perf_counter(), own_cpu_s()
                     await producer.send(f"{topic}.ceiling", codec.dumps(codec.loads(m.value)), key=m.key)
                     n += 1
         await producer.flush()
@@ -66,7 +62,7 @@ def with_confluent(bootstrap: str, topic: str, group: str, events: int) -> dict[
                 if m.error():
                     continue
                 if n == 0:
-                    first, cpu0 = time.perf_counter(), _cpu_s()
+                    first, cpu0 = time.perf_counter(), own_cpu_s()
                 value = codec.dumps(codec.loads(m.value()))
                 while True:
                     try:

@@ -23,6 +23,7 @@ from quixstreams.models.serializers import Deserializer
 from quixstreams.sinks import BatchingSink, SinkBatch
 
 from bench.e2e_data import raw_codec
+from bench.procs import own_cpu_s
 from processors.envelopes import parse_whatsapp_envelope
 from processors.errors import InvalidEvent
 from processors.tagging import tag_text
@@ -37,10 +38,6 @@ PACK = read_pack(None)
 CLOCK: dict[str, float] = {}
 
 
-def _cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
 
 class EnvelopeDeserializer(Deserializer):
     def __init__(self) -> None:
@@ -49,7 +46,7 @@ class EnvelopeDeserializer(Deserializer):
 
     def __call__(self, value: bytes, ctx: Any) -> Any:
         if "first" not in CLOCK:
-            CLOCK.update(first=time.perf_counter(), cpu0=_cpu_s())
+            CLOCK.update(first=time.perf_counter(), cpu0=own_cpu_s())
         return envelope_from_avro(self.codec.loads(value))
 
 
@@ -105,7 +102,7 @@ class ClickHouseSink(BatchingSink):
             self.backend.insert_rows(f"peer.{table}", rows, f"{table}-{token}")
         self.written += len(tables["messages"]) + len(tables["statuses"])
         if self.written >= self.expected and "last" not in CLOCK:
-            CLOCK.update(last=time.perf_counter(), cpu1=_cpu_s())
+            CLOCK.update(last=time.perf_counter(), cpu1=own_cpu_s())
             self.app.stop()
 
 

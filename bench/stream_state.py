@@ -18,10 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from bench.broker import free_port, local_broker
+from bench.procs import rss_mb, worker_stats
 
 SCRM = str(Path(sys.executable).parent / "scrm")
 PNID, T0 = "109876543210001", 1795136000
@@ -64,18 +64,6 @@ def lines(contacts: int, per_contact: int, retry_every: int) -> tuple[list[str],
     return out, counts
 
 
-def _stats(web: str) -> dict:
-    with urllib.request.urlopen(f"{web}/stats/", timeout=5) as r:
-        return json.loads(r.read())
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def run(contacts: int = 2_000, per_contact: int = 5, retry_every: int = 20) -> dict[str, object]:
     traffic, counts = lines(contacts, per_contact, retry_every)
     with local_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="scrm-bench-state-") as tmp:
@@ -116,9 +104,9 @@ def _measure(proc: subprocess.Popen[bytes], web: str, counts: dict[str, int]) ->
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         assert proc.poll() is None, "worker exited"
-        rss.append(_rss_mb(proc.pid))
+        rss.append(rss_mb(proc.pid))
         try:
-            s = _stats(web)
+            s = worker_stats(web)
         except OSError:
             time.sleep(0.25)
             continue

@@ -1,0 +1,37 @@
+"""Process figures the benchmarks read: RSS and CPU time from /proc, a worker's /stats/ page."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid``, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
+
+
+def own_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def worker_stats(web: str) -> dict[str, Any]:
+    """A worker's counters (``GET /stats/``); ``web`` is its base URL."""
+    with urllib.request.urlopen(f"{web}/stats/", timeout=5) as r:
+        result: dict[str, Any] = json.loads(r.read())
+        return result
