@@ -6,8 +6,9 @@ Faust paths as two ``scrm worker`` processes, without the pipeline's other stage
 
 Run as ``python -m tests.reliability.rebalance_app worker -l warn --web-port P``; configured by
 ``REBALANCE_BROKER``, ``REBALANCE_TOPIC``, ``REBALANCE_GROUP``, ``REBALANCE_LOG`` (one
-``partition offset`` line per processed record), ``REBALANCE_DATADIR`` and ``REBALANCE_GUARD``
-(``0`` leaves Faust unguarded, to show the loss the guard prevents)."""
+``partition offset`` line per processed record), ``REBALANCE_DATADIR``, ``REBALANCE_FIRST_HOLD``
+(seconds the agent holds its first event) and ``REBALANCE_GUARD`` (``0`` leaves Faust unguarded,
+to show the loss the guards prevent)."""
 
 from __future__ import annotations
 
