@@ -95,11 +95,9 @@ def count(events: int, *, tag: str) -> Counts:
     return c
 
 
-def records(events: int, *, tag: str, codec: AvroCodec, received_at_ms: int | None = None
-            ) -> Iterator[tuple[bytes, bytes]]:
-    """(key, value) raw-topic records; ``received_at_ms`` None means the time of encoding."""
+def records(events: int, *, tag: str, codec: AvroCodec) -> Iterator[tuple[bytes, bytes]]:
+    """(key, value) raw-topic records, received (``received_at_ms``) at the time of encoding."""
     for source, body in bodies(events, tag=tag):
-        at = received_at_ms if received_at_ms is not None else int(time.time() * 1000)
-        env = envelope_of(source, body, {"content-type": "application/json"}, received_at_ms=at,
+        env = envelope_of(source, body, {"content-type": "application/json"}, received_at_ms=int(time.time() * 1000),
                           signature_verified=True)
         yield raw_key(env), codec.dumps(to_avro(env))

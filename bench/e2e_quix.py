@@ -38,7 +38,6 @@ PACK = read_pack(None)
 CLOCK: dict[str, float] = {}
 
 
-
 class EnvelopeDeserializer(Deserializer):
     def __init__(self) -> None:
         super().__init__()
