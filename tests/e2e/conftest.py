@@ -53,6 +53,14 @@ class Pipeline:
         with urllib.request.urlopen(f"{self.web}/stats/", timeout=10) as response:
             return json.loads(response.read())
 
+    def ready(self) -> bool:
+        """The worker's readiness (``/readyz/``): partitions assigned, tables recovered, ClickHouse migrated."""
+        try:
+            with urllib.request.urlopen(f"{self.web}/readyz/", timeout=10) as response:
+                return response.status == 200
+        except OSError:  # 503 (HTTPError) while not ready, or not listening yet
+            return False
+
     def _spawn(self) -> None:
         log = open(self.workdir / "worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
         self.worker = subprocess.Popen([SCRM, "worker", "-l", "info"], env=self.env, cwd=self.workdir,

@@ -41,6 +41,8 @@ def command(i: int, kind: str = "properties", props: dict | None = None) -> dict
 
 
 def test_writes_land_once_through_429_and_500s_and_replays_write_nothing(pipeline, hubspot, kafka_bootstrap):
+    # the outage windows run on the wall clock: a worker still joining its group would miss them
+    wait_for("the worker ready", pipeline.ready, timeout=120)
     hubspot.state.script(4.0, 429, retry_after="2")
     hubspot.state.script(2.0, 500)
     commands = [command(i) for i in range(30)] + [command(i, "task") for i in range(3)]
