@@ -5,7 +5,11 @@
 * the most recent messages (id, time, sender, text digest): a message seen again after a crash
   (at-least-once redelivery) changes nothing, and the same text from the same sender a few
   seconds apart (an agent's double send, a customer's double tap) is flagged ``near_duplicate``
-  (a tag with the earlier message's id), not dropped.
+  (a tag with the earlier message's id), not dropped;
+* ``horizon_ms``, the latest event time among messages that dropped out of that window: a
+  replayed message (``scrm replay``) at or before it that the window does not hold was applied
+  before, and changes nothing either. Without it a replay re-applied every message of a contact
+  with more than ``RECENT``, tagging and counting them again.
 
 State is stored as compact JSON in a Faust table keyed by contact key."""
 
@@ -36,6 +40,7 @@ class ContactState:
     recent: tuple[tuple[str, int, str, str, str], ...] = ()
     tag_counts: CountState = field(default_factory=dict)
     messages: int = 0
+    horizon_ms: int = 0  # latest event time of a message no longer in ``recent`` (0: none dropped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +52,15 @@ class Step:
 
 
 def apply_message(state: ContactState | None, msg: MessageEvent, *, pack: RulePack, rules: ConversationRules,
-                  zone: ZoneInfo, near_duplicate_ms: int = 10_000) -> Step:
+                  zone: ZoneInfo, near_duplicate_ms: int = 10_000, replayed: bool = False) -> Step:
+    """``replayed``: the message comes from ``scrm replay``, which re-sends messages already applied."""
     state = state or ContactState(msg.contact_key)
     seen = next((r for r in state.recent if r[0] == msg.wamid), None)
+    if seen is None and replayed and msg.timestamp_ms <= state.horizon_ms:
+        # applied long ago (it left the window since): nothing to change; its tag rows are not
+        # given again (the rules' state then is gone), ClickHouse and ``scrm.tags`` have them
+        current = (state.conversation,) if state.conversation is not None else ()
+        return Step(state, duplicate=True, conversations=current)
     if seen is not None:
         # a redelivery changes nothing; its outputs are given again: the current conversation and
         # the tags it was given then (later messages can have filled a count window since, and a
@@ -71,9 +82,10 @@ def apply_message(state: ContactState | None, msg: MessageEvent, *, pack: RulePa
         tags.append(Match(NEAR_DUPLICATE_RULE, NEAR_DUPLICATE_RULE, None,
                           f"same text from the same sender as {twin[0]} {seconds:g}s apart", "system", "1"))
     rule_ids = ",".join(m.rule_id for m in tags)
-    recent = (*state.recent, (msg.wamid, msg.timestamp_ms, sender, digest, rule_ids))[-RECENT:]
-    new = replace(state, conversation=moved.current, recent=recent, tag_counts=counts,
-                  messages=state.messages + 1)
+    recent = (*state.recent, (msg.wamid, msg.timestamp_ms, sender, digest, rule_ids))
+    horizon = max((state.horizon_ms, *(r[1] for r in recent[:-RECENT])))
+    new = replace(state, conversation=moved.current, recent=recent[-RECENT:], tag_counts=counts,
+                  messages=state.messages + 1, horizon_ms=horizon)
     emitted = (moved.closed, moved.current) if moved.closed is not None else (moved.current,)
     return Step(new, conversations=emitted, tags=tuple(tags))
 
@@ -114,7 +126,15 @@ def loads(data: bytes) -> ContactState:
         recent=tuple((r[0], r[1], r[2], r[3], r[4] if len(r) > 4 else "?") for r in raw.get("recent", ())),
         tag_counts={k: tuple((h[0], h[1], h[2]) for h in v) for k, v in raw.get("tag_counts", {}).items()},
         messages=raw.get("messages", 0),
+        horizon_ms=raw["horizon_ms"] if "horizon_ms" in raw else _horizon_before(raw),
     )
+
+
+def _horizon_before(raw: dict[str, Any]) -> int:
+    """For a state stored before ``horizon_ms`` existed: just before the window's oldest message
+    when messages have left the window (they arrived earlier, so almost always are older)."""
+    times = [r[1] for r in raw.get("recent", ())]
+    return min(times) - 1 if times and raw.get("messages", 0) > len(times) else 0
 
 
 def _conversation(raw: dict[str, Any]) -> Conversation:

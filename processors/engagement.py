@@ -77,7 +77,8 @@ class Engagement:
     outbound_ms: tuple[int, ...] = ()  # recent business replies of any kind (SLA)
     recent_tags: tuple[tuple[int, str], ...] = ()  # (ts, tag) within a week
     tags: tuple[str, ...] = ()  # every tag the contact ever got (the CRM's tag property)
-    seen: tuple[str, ...] = ()
+    seen: tuple[tuple[str, int], ...] = ()  # (event id, event time ms) of the latest signals (redelivery guard)
+    seen_horizon_ms: int = 0  # latest event time of a signal no longer in ``seen`` (0: none dropped)
     segment: str = "new"
     segment_since_ms: int = 0
     score: float = 0.0
@@ -145,9 +146,13 @@ def _prune(times: tuple[int, ...], since: int) -> tuple[int, ...]:
     return tuple(t for t in times if t > since)
 
 
-def apply_signal(state: Engagement | None, sig: Signal, ctx: Context) -> Step:
+def apply_signal(state: Engagement | None, sig: Signal, ctx: Context, *, replayed: bool = False) -> Step:
+    """``replayed``: the signal comes from ``scrm replay``, which re-sends signals already applied; one
+    at or before ``seen_horizon_ms`` that ``seen`` no longer holds was applied then and changes nothing."""
     state = state or Engagement(sig.contact_key)
-    if sig.kind is not SignalKind.TICK and sig.event_id in state.seen:
+    if sig.kind is not SignalKind.TICK and (
+            any(event_id == sig.event_id for event_id, _ in state.seen)
+            or (replayed and sig.timestamp_ms <= state.seen_horizon_ms)):
         return Step(state, duplicate=True)
     out = _Out()
     state = _fire(state, sig.timestamp_ms, ctx, out)
@@ -156,7 +161,9 @@ def apply_signal(state: Engagement | None, sig: Signal, ctx: Context) -> Step:
     now = sig.timestamp_ms
     at = max(now, state.clock_ms)  # a late signal's facts keep their time; decisions are made now
     before = (state.wa_id, state.phone_e164, state.profile_name)
-    state = replace(state, seen=(*state.seen, sig.event_id)[-SEEN:], clock_ms=at,
+    seen = (*state.seen, (sig.event_id, sig.timestamp_ms))
+    horizon = max((state.seen_horizon_ms, *(t for _, t in seen[:-SEEN])))
+    state = replace(state, seen=seen[-SEEN:], seen_horizon_ms=horizon, clock_ms=at,
                     phone_number_id=sig.phone_number_id or state.phone_number_id,
                     wa_id=sig.wa_id or state.wa_id, phone_e164=sig.phone_e164 or state.phone_e164)
     matches: tuple[Match, ...] = ()

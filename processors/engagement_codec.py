@@ -30,6 +30,8 @@ def loads(data: bytes) -> Engagement:
     values["timers"] = tuple(_timer(t) for t in raw.get("timers") or ())
     for name in ("templates", "outbound_ms", "recent_tags", "tags", "seen"):
         values[name] = _tuples(values.get(name, ()))
+    # a state stored before signals were remembered with their time: their time unknown (0)
+    values["seen"] = tuple((e, 0) if isinstance(e, str) else e for e in values["seen"])
     return Engagement(**values)
 
 

@@ -42,7 +42,7 @@ from streams.automation_records import (
     tick_record,
 )
 from streams.errors import DecodeError
-from streams.headers import EFFECTS, Headers, effects_off
+from streams.headers import EFFECTS, REPLAY, Headers, effects_off, header
 from streams.identity_records import observation_record
 from streams.mapping import from_avro
 from streams.rules import read_automations, read_lexicon, read_pack
@@ -185,7 +185,7 @@ async def automation(stream):  # type: ignore[no-untyped-def]
         elif not erasures.blocked(STAGE, sig.contact_key, sig.timestamp_ms):  # an erased customer's: dropped
             try:
                 before = _load(sig.contact_key, batch)
-                step = apply_signal(before, sig, ctx)
+                step = apply_signal(before, sig, ctx, replayed=header(event, REPLAY) is not None)
             except (InvalidEvent, KeyError, TypeError, ValueError) as exc:  # corrupt stored state, bad values
                 await dead_letters.reject(event, STAGE, exc)
                 continue

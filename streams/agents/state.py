@@ -29,6 +29,7 @@ from processors.tagging import Match
 from streams import erasures
 from streams.app import app, dead_letters, settings, stats, topics
 from streams.errors import DecodeError
+from streams.headers import REPLAY, header
 from streams.mapping import from_avro, to_avro
 from streams.rules import read_pack
 from streams.tables import bytes_table
@@ -114,7 +115,7 @@ async def conversations(stream):  # type: ignore[no-untyped-def]
         try:
             step = apply_message(load_contact(known) if known is not None else None, msg, pack=pack, rules=rules,
                                  zone=zone_for(msg.phone_e164, settings.default_timezone),
-                                 near_duplicate_ms=near_duplicate_ms)
+                                 near_duplicate_ms=near_duplicate_ms, replayed=header(event, REPLAY) is not None)
         except (InvalidEvent, KeyError, TypeError, ValueError) as exc:  # corrupt stored state, bad values
             await dead_letters.reject(event, CONVERSATIONS, exc)
             continue

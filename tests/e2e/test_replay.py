@@ -9,6 +9,7 @@ import asyncio
 import json
 import re
 import shutil
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
@@ -17,7 +18,7 @@ from streams.catalog import load_catalog
 from streams.codec import AvroCodec, make_framing
 from streams.mapping import to_avro
 from tests.e2e.test_warehouse_idempotency import snapshot
-from tests.e2e.traffic import T0, inbound, reply, status, write
+from tests.e2e.traffic import T0, inbound, mixed, past_t0, reply, status, write
 
 PIPELINE_ENV = {"SCRM_CLOCK_TICK_SECONDS": "0"}
 FROM = "2020-01-01T00:00:00Z"  # every raw record of this module's topics was received after it
@@ -94,3 +95,22 @@ def test_events_of_a_replay_without_side_effects_cause_only_skipped_sends_and_wr
     assert sends == [{"state": "skipped", "detail": "replayed without side effects", "n": 5}]
     writes = pipeline.sql("SELECT DISTINCT state, crm FROM scrm.crm_writes FINAL WHERE contact_key LIKE '%:85292%'")
     assert writes in ([], [{"state": "skipped", "crm": "off"}])
+
+
+def test_a_replay_of_long_histories_adds_nothing(pipeline, tmp_path):
+    """Contacts with more messages and signals than the stages keep in their redelivery windows
+    (``contact_state.RECENT``, ``engagement.SEEN``): a replay must still recognise every old event,
+    not tag it again, re-score the contact or decide anything new."""
+    since = datetime.now(UTC).isoformat()
+    lines, _ = mixed(contacts=12, exchanges=30, first=5000, t0=past_t0())  # 60 messages and about 110 signals each
+    pipeline.scrm("ingest", str(write(tmp_path / "long.jsonl", lines)))
+    pipeline.scrm("wait", "--timeout", "300")
+    before = snapshot(pipeline)
+    assert before["tables"]["tags"]["ids"] > 0 and before["tables"]["automation_decisions"]["ids"] > 0
+
+    done = pipeline.scrm("replay", "--from", since, "--wait", "300").stdout
+    got = figures(pipeline, done.partition("summary:")[2])
+    assert got["raw records replayed"] == len(lines) and got["events new to the pipeline"] == 0
+    after = snapshot(pipeline)
+    assert {t: n for t, n in after["tables"].items() if before["tables"][t] != n} == {}
+    assert after == before

@@ -4,6 +4,8 @@ from the generator's builders (``streams.generator.webhooks``) for the first bus
 from __future__ import annotations
 
 import json
+import math
+import time
 from pathlib import Path
 
 from streams.generator import webhooks
@@ -48,7 +50,16 @@ TEXTS = ("有折扣嗎？", "運費多少？", "注文した商品はいつ届�
          "我要投诉，质量太差", "thanks!")
 
 
-def mixed(contacts: int, exchanges: int, first: int = 0) -> tuple[list[dict], dict[str, int]]:
+def past_t0(days: int = 4) -> int:
+    """T0 moved back by whole days (same hours and minutes) to at least ``days`` before now.
+
+    For traffic that must end before the wall clock: event time ahead of the wall clock does not
+    move the automation stage's clock (SCRM_MAX_CLOCK_SKEW_SECONDS), so with traffic straddling
+    now, a later replay lets the clock move on and fire timers that were due, new decisions."""
+    return T0 + 86_400 * math.floor((time.time() - days * 86_400 - T0) / 86_400)
+
+
+def mixed(contacts: int, exchanges: int, first: int = 0, t0: int = T0) -> tuple[list[dict], dict[str, int]]:
     """Per contact a CDC contact (every other one also a signup and an order), then per exchange an
     inbound text in one of five languages, an agent reply, and its receipts (delivered, then read
     two times in three; the last reply of every tenth contact fails with 131026). Returns the lines
@@ -57,13 +68,13 @@ def mixed(contacts: int, exchanges: int, first: int = 0) -> tuple[list[dict], di
     statuses: set[tuple[str, str]] = set()
     for c in range(first, first + contacts):
         wa_id = f"{PREFIXES[c % 5]}{c:07d}"
-        lines.append(cdc(f"ct-{c}", "contact", f"C-{c}", T0 + c, phone=f"+{wa_id}", name=f"客戶 {c}"))
+        lines.append(cdc(f"ct-{c}", "contact", f"C-{c}", t0 + c, phone=f"+{wa_id}", name=f"客戶 {c}"))
         if c % 2 == 0:
-            lines.append(preference(wa_id, T0 + c, "signup"))
-            lines.append(cdc(f"or-{c}", "order", f"O-{c}", T0 + 3600 + c, contact_id=f"C-{c}",
+            lines.append(preference(wa_id, t0 + c, "signup"))
+            lines.append(cdc(f"or-{c}", "order", f"O-{c}", t0 + 3600 + c, contact_id=f"C-{c}",
                              items=[{"sku": f"SKU-{c % 7}"}]))
         for j in range(exchanges):
-            at = T0 + c * 37 + j * 5 * 3600
+            at = t0 + c * 37 + j * 5 * 3600
             lines.append(inbound(wa_id, f"wamid.wh.{c}.{j}", at, TEXTS[(c + j) % len(TEXTS)]))
             out = f"inbox.wh.{c}.{j}"
             lines.append(reply(wa_id, out, at + 60 + (c % 9) * 60, "收到，請稍等", agent_id=f"agent-{c % 4}"))

@@ -1,12 +1,13 @@
 """Conversation state: first response times (bot and human), window, resolution, reopen, counts."""
 
 import itertools
+import json
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.contact_state import apply_message, dumps, loads
+from processors.contact_state import RECENT, apply_message, dumps, loads
 from processors.conversations import HOUR_MS, ConversationRules, apply
 from processors.events import Direction, MessageEvent, SenderKind
 from processors.local_time import zone_for
@@ -175,3 +176,32 @@ def test_replaying_the_same_messages_gives_the_same_rows():
     first = [s.conversations for s in step_all(events)[1]]
     again = [s.conversations for s in step_all(events)[1]]
     assert first == again
+
+
+def test_a_replayed_message_that_left_the_window_changes_nothing():
+    # a contact with more messages than RECENT: a replay re-sends the oldest, which the window no
+    # longer holds; it must not be applied again (counted, tagged, near-duplicate of a later one)
+    history = [msg(f"m{i}", T + i * 60_000, text="有折扣嗎" if i % 10 == 0 else "多少錢")
+               for i in range(RECENT + 8)]
+    state, _ = step_all(history)
+    assert state.horizon_ms == history[7].timestamp_ms and len(state.recent) == RECENT
+    for old in history[:8]:
+        again = apply_message(state, old, pack=PACK, rules=RULES, zone=HK, replayed=True)
+        assert again.duplicate and again.state == state and again.tags == ()
+    # not a replay (a message arriving late for the first time): applied
+    late = apply_message(state, msg("late", T + 30_000, text="多少錢"), pack=PACK, rules=RULES, zone=HK)
+    assert not late.duplicate and late.state.messages == state.messages + 1
+    # a replayed message newer than the horizon that the window does not hold was never applied
+    new = apply_message(state, msg("new", T + 10 * HOUR_MS, text="多少錢"), pack=PACK, rules=RULES, zone=HK,
+                        replayed=True)
+    assert not new.duplicate and [t.tag for t in new.tags] == ["price_inquiry"]
+    assert loads(dumps(state)) == state
+
+
+def test_a_state_stored_before_the_horizon_existed_gets_one_from_its_window():
+    state, _ = step_all([msg(f"m{i}", T + i * 60_000) for i in range(RECENT + 3)])
+    stored = json.loads(dumps(state))
+    del stored["horizon_ms"]
+    assert loads(json.dumps(stored).encode()).horizon_ms == T + 3 * 60_000 - 1
+    fresh, _ = step_all([msg("m0", T)])
+    assert loads(dumps(fresh)).horizon_ms == 0

@@ -1,6 +1,8 @@
 """Churn scoring, segments, automations and the policy gate together, driven by a contact's signals
 and event-time timers (processors/engagement.py), on the scripted month of tests/month_script.py."""
 
+import json
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 
 from processors.automations import AutomationError, action_id, language_for, load_automations
 from processors.churn import DAY_MS, ChurnRules, Signals, evaluate, next_change_ms
-from processors.engagement import Context, Engagement, advance, apply_signal
+from processors.engagement import SEEN, Context, Engagement, advance, apply_signal
 from processors.engagement_codec import dumps, loads
 from processors.events import Signal, SignalKind
 from streams.automation_records import tick_record
@@ -188,3 +190,28 @@ def test_signals_round_trip_through_avro():
         assert from_avro(Signal, codec.loads(codec.dumps(to_avro(sig)))) == sig
     tick = from_avro(Signal, codec.loads(codec.dumps(tick_record(123))))
     assert (tick.kind, tick.timestamp_ms, tick.contact_key) == (SignalKind.TICK, 123, "")
+
+
+def test_a_replayed_signal_that_left_the_seen_window_changes_nothing():
+    inbound = next(s for s in month.signals() if s.kind is SignalKind.MESSAGE and s.direction == "inbound")
+    signals = [replace(inbound, event_id=f"wamid.long.{i}", timestamp_ms=inbound.timestamp_ms + i * 3_600_000)
+               for i in range(SEEN + 20)]  # more signals than a contact's window holds
+    state, steps = run(signals)
+    assert any(step.scores or step.decisions for step in steps)
+    dropped = signals[:len(signals) - SEEN]
+    assert state.seen_horizon_ms == max(s.timestamp_ms for s in dropped)
+    for sig in dropped:
+        again = apply_signal(state, sig, CTX, replayed=True)
+        assert again.duplicate and again.state == state and again.decisions == () and again.crm == ()
+    assert not apply_signal(state, dropped[0], CTX).duplicate  # without the replay mark: a late signal, applied
+    assert loads(dumps(state)) == state
+
+
+def test_an_engagement_stored_before_signals_had_times_loads():
+    state, _ = run(month.signals()[:5])
+    stored = json.loads(dumps(state))
+    stored["seen"] = [event_id for event_id, _ in stored["seen"]]
+    del stored["seen_horizon_ms"]
+    old = loads(json.dumps(stored).encode())
+    assert old.seen == tuple((event_id, 0) for event_id, _ in state.seen) and old.seen_horizon_ms == 0
+    assert apply_signal(old, month.signals()[1], CTX).duplicate
