@@ -38,6 +38,7 @@ DAY_MS = 24 * HOUR_MS
 SEEN = 64  # event ids remembered per contact (redelivery guard)
 HUMAN = ("agent", "business_app")
 MAX_DEFERS = 5  # an action deferred this often is denied (``deferred_too_often``)
+INQUIRY_TAGS = ("price_inquiry", "quote_request", "size")  # product/price inquiries (the high_intent segment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ class Context:
     policy: PolicyRules = field(default_factory=PolicyRules)
     churn: ChurnRules = field(default_factory=ChurnRules)
     default_timezone: str = "UTC"
-    inquiry_tags: tuple[str, ...] = ("price_inquiry", "quote_request", "size")
+    inquiry_tags: tuple[str, ...] = INQUIRY_TAGS
     complaint_tags: tuple[str, ...] = ("complaint",)
     opt_out_tags: tuple[str, ...] = ("opt_out",)
     score_step: float = 0.05  # a score change this large is emitted (and written to the CRM)

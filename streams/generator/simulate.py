@@ -81,6 +81,7 @@ class Message:
     template: str | None = None
     final: str | None = None  # outbound: sent | delivered | read | failed
     error_code: int | None = None
+    read_ts: int | None = None  # outbound: when the customer read it
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Traffic:
     orders: list[dict[str, Any]] = field(default_factory=list)
     crm_records: int = 0
     opt_outs: int = 0
+    opted_out: dict[int, int] = field(default_factory=dict)  # customer index -> when Meta reported the opt-out
 
     def lines(self) -> Iterator[dict[str, Any]]:
         return (p.line() for p in self.posts)
@@ -233,7 +235,7 @@ class _Builder:
         read_at = None
         if rng.random() < read_share:
             read_at = delivered_at + int(rng.lognormvariate(6.0, 1.6)) + 1
-            msg.final = "read"
+            msg.final, msg.read_ts = "read", read_at
             read_arrives = read_at + rng.uniform(0.1, 2)
             if rng.random() < self.c.reorder_share:  # the delivered receipt arrives after the read one
                 delivered_arrives = read_arrives + rng.uniform(1, 30)
@@ -264,6 +266,7 @@ class _Builder:
                     self.post(rng, ts + 600, "whatsapp",
                               webhooks.preference(BUSINESSES[cust.business], cust.wa_id, ts + 600, "stop"), True)
                     self.traffic.opt_outs += 1
+                    self.traffic.opted_out[cust.index] = ts + 600
                     opted_out = True
                 elif not silent and rng.random() < TEMPLATE_REPLY[cust.persona]:
                     back = ts + int(rng.uniform(120, 6 * 3600))

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from streams.generator.simulate import Message, Traffic
+from streams.generator.truth_segments import INQUIRIES, segment_sizes
 
 IDLE_S = 24 * 3600
 
@@ -66,10 +67,8 @@ def truth(traffic: Traffic, tz: str = "Asia/Hong_Kong") -> dict[str, Any]:
         "personas": dict(Counter(c.persona.value for c in traffic.customers)),
         "intents": dict(Counter(m.intent for m in inbound)),
         "inquiry_bursts": _inquiry_bursts(inbound),
+        "segments": segment_sizes(traffic),
     }
-
-
-INQUIRIES = frozenset({"price", "discount", "size", "quote"})  # the intents tagged price_inquiry, size, quote_request
 
 
 def _inquiry_bursts(inbound: list[Message]) -> int:

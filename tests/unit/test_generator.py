@@ -13,8 +13,9 @@ from processors.crm import parse_crm
 from processors.envelopes import parse_whatsapp_envelope
 from processors.ingest_lines import envelope_from_line
 from processors.phones import from_wa_id, normalize_phone
-from streams.generator.simulate import BUSINESSES, Config, generate
+from streams.generator.simulate import BUSINESSES, Config, Message, generate
 from streams.generator.truth import truth
+from streams.generator.truth_segments import signals
 
 pytestmark = pytest.mark.unit
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -95,3 +96,27 @@ def test_six_languages_and_out_of_order_receipts(month):
                     and seq.index("read") < seq.index("delivered"))
     read = sum(1 for seq in order.values() if "read" in seq)
     assert 0.04 < reordered / read < 0.12
+
+
+def test_segment_truth_places_every_writer_and_reads_the_generators_decisions(month):
+    t = truth(month)
+    assert sum(t["segments"].values()) == t["writers"]
+    assert {"engaged", "potential", "at_risk"} <= set(t["segments"])
+    assert t["segments"].get("high_intent", 0) <= t["inquiry_bursts"]
+
+
+def test_segment_signals_group_bursts_and_take_failures_reads_and_opt_outs():
+    hour = 3600
+    msgs = [Message("a", 1, "p", 1000, "inbound", "customer", "en", intent="price"),
+            Message("b", 1, "p", 1000 + hour - 1, "inbound", "customer", "en", intent="complaint"),
+            Message("c", 1, "p", 1000 + 2 * hour, "inbound", "customer", "en", intent="thanks"),
+            Message("d", 1, "p", 2000, "outbound", "template", "en", template="weekly_promo", final="read",
+                    read_ts=2500),
+            Message("e", 1, "p", 3000, "outbound", "agent", "en", final="failed")]
+    s = signals(msgs, opted_out_s=5000, now=10_000_000)
+    assert s.interactions == (1_000_000, (1000 + 2 * hour) * 1000)  # the complaint belongs to the first burst
+    assert s.inquiries == (1_000_000,) and s.complaints == ((1000 + hour - 1) * 1000,)
+    assert s.sentiments == (((1000 + hour - 1) * 1000, 0.0), ((1000 + 2 * hour) * 1000, 1.0))
+    assert s.templates == ((2_000_000, 2_500_000),) and s.failed == (3_001_000,)
+    assert s.opted_out and s.last_inbound_ms == (1000 + 2 * hour) * 1000
+    assert not signals(msgs, opted_out_s=20_000, now=10_000_000).opted_out  # not yet at that time
