@@ -78,6 +78,16 @@ def blocked(stage: str, contact_key: str | None, event_ms: int, phone_keys: Iter
     return False
 
 
+def generation() -> int:
+    """Grows with every erasure added: a stage that holds state across an await compares it."""
+    return len(erasures.ids)
+
+
+def names(contact_key: str) -> bool:
+    """Whether an erasure names this contact key's subject (at any time)."""
+    return erasures.names(contact_key)
+
+
 def raw_blocked(rec: dict[str, Any]) -> bool:
     """Whether a raw webhook record (a decoded envelope) is about an erased subject at or before
     the cut-off: the raw sink does not store it again (a replay re-produces the raw topics). Only

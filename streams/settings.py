@@ -29,6 +29,8 @@ class Settings:
     session_timeout_s: float = 10.0
     sink_batch_size: int = 2000
     sink_batch_seconds: float = 1.0
+    automation_batch_size: int = 500  # signals the automation stage takes at once: one producer flush each
+    automation_batch_seconds: float = 0.1  # ... or what arrived within this long
     body_ttl_days: int = 180
     table_store: str = "rocksdb://"
     default_region: str = "HK"
@@ -121,6 +123,8 @@ class Settings:
                               "and SCRM_DLQ_RATIO_WINDOW >= 1 (0 turns a limit off)")
         if self.sink_batch_size < 1 or self.sink_batch_seconds <= 0:
             raise ConfigError("SCRM_SINK_BATCH_SIZE must be >= 1 and SCRM_SINK_BATCH_SECONDS > 0")
+        if self.automation_batch_size < 1 or self.automation_batch_seconds <= 0:
+            raise ConfigError("SCRM_AUTOMATION_BATCH_SIZE must be >= 1 and SCRM_AUTOMATION_BATCH_SECONDS > 0")
         if self.sender_mode not in ("live", "dry_run", "off"):
             raise ConfigError(f"SCRM_SENDER_MODE={self.sender_mode!r}: use live, dry_run or off")
         if self.sender_mode == "live" and not self.whatsapp_token:

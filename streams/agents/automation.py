@@ -14,9 +14,13 @@ tick signals (the leader sends one per partition every SCRM_CLOCK_TICK_SECONDS; 
 tick --at`` sends one by hand). Results do not depend on when a timer is noticed: each fires at
 its due time, and a contact's own signal fires its due timers first.
 
-Outputs (decisions, sends, CRM writes, scores, identity observations) are produced and flushed
-before the table changes: a crash in between replays the signal, which yields the same records
-with the same ids (the sender, the CRM writer and ClickHouse keep one of each)."""
+Signals are taken in batches (SCRM_AUTOMATION_BATCH_SIZE within SCRM_AUTOMATION_BATCH_SECONDS) and
+handled one by one in offset order, each partition's against a unit of work that sees the table
+as the earlier signals of the batch left it. Outputs (decisions, sends, CRM writes, scores,
+identity observations) of the whole unit are produced and flushed once, then the unit's table
+changes are written, then the signals are acknowledged: a crash anywhere in between replays the
+signals, which yield the same records with the same ids (the sender, the CRM writer and
+ClickHouse keep one of each). A flush per signal made every signal wait for a broker round trip."""
 
 from __future__ import annotations
 
@@ -46,7 +50,7 @@ from streams.headers import EFFECTS, REPLAY, Headers, effects_off, header
 from streams.identity_records import observation_record
 from streams.mapping import from_avro
 from streams.rules import read_automations, read_lexicon, read_pack
-from streams.tables import bytes_table
+from streams.tables import bytes_table, write_as
 
 logger = logging.getLogger(__name__)
 STAGE = "automation"
@@ -110,25 +114,80 @@ class Batch:
             self.schedule.setdefault(minute, set()).add(after.contact_key)
 
 
-def _load(contact: str, batch: Batch) -> Engagement | None:
+class Unit:
+    """The signals of one partition in one taken batch: their records, sent and flushed once, then
+    their table writes. Reads see the table as the unit's earlier signals left it."""
+
+    def __init__(self, event: Any) -> None:
+        self.event = event  # the latest of the unit's events: table writes go to its partition
+        self.partition: int = event.message.partition
+        self.records: list[tuple[str, str, dict[str, Any], Headers | None]] = []
+        self.writes: dict[bytes, bytes | None] = {}  # table key -> value; None: delete
+        self.states: dict[str, Engagement] = {}  # contact -> state, encoded once at the end
+        self.erasures = erasures.generation()
+
+    def get(self, key: bytes) -> bytes | None:
+        if key in self.writes:
+            return self.writes[key]
+        value: bytes | None = engagement.get(key)
+        return value
+
+    def add(self, batch: Batch, clock: int, new_clock: int | None) -> None:
+        """One signal's outcome (``batch``), as ``_commit`` wrote it to the table before batching."""
+        self.records += [(topic, key, record, batch.headers) for topic, key, record in batch.records]
+        for minute, contacts in batch.schedule.items():
+            known = self.get(_due_key(self.partition, minute)) if minute not in batch.buckets else None
+            merged = sorted(set(json.loads(known) if known else ()) | contacts)
+            batch.buckets[minute] = merged
+        for minute, bucket in batch.buckets.items():
+            due_key = _due_key(self.partition, minute)
+            if bucket:
+                self.writes[due_key] = json.dumps(bucket).encode()
+            elif self.get(due_key) is not None:
+                self.writes[due_key] = None
+        self.states.update(batch.states)
+        if new_clock is not None and (batch.states or batch.buckets or new_clock - clock >= CLOCK_PERSIST_MS):
+            self.writes[f"clock/{self.partition}".encode()] = str(new_clock).encode()
+
+    async def commit(self) -> None:
+        for topic, key, record, headers in self.records:
+            await topics[topic].send(key, record, headers)
+        if self.records:
+            await app.producer.flush()  # the records are durable before the state that produced them
+        write_as(self.event)
+        for table_key, value in self.writes.items():
+            if value is not None:
+                engagement[table_key] = value
+            elif engagement.get(table_key) is not None:
+                del engagement[table_key]
+        erased = erasures.generation() != self.erasures  # the erasure purged the table, not these states
+        for contact, state in self.states.items():
+            if erased and erasures.names(contact):
+                continue
+            engagement[_contact_key(contact)] = dumps(state)
+
+
+def _load(contact: str, batch: Batch, unit: Unit) -> Engagement | None:
     if contact in batch.states:
         return batch.states[contact]
+    if contact in unit.states:
+        return unit.states[contact]
     raw = engagement.get(_contact_key(contact))
     return loads(raw) if raw is not None else None
 
 
-def _fire(partition: int, clock: int, now: int, batch: Batch) -> None:
+def _fire(partition: int, clock: int, now: int, batch: Batch, unit: Unit) -> None:
     """Advance every contact of ``partition`` with a timer due before ``now``'s minute, each to the
     end of the previous minute (timers fire at their own due times inside ``advance``)."""
     first = clock // MINUTE_MS if clock else now // MINUTE_MS
     limit = (now // MINUTE_MS) * MINUTE_MS - 1
     for minute in range(first, now // MINUTE_MS):
-        raw = engagement.get(_due_key(partition, minute))
+        raw = unit.get(_due_key(partition, minute))
         if raw is None:
             continue
         batch.buckets[minute] = None
         for contact in json.loads(raw):
-            state = _load(contact, batch)
+            state = _load(contact, batch, unit)
             if state is None or state.next_due_ms is None or state.next_due_ms > limit:
                 continue  # already advanced, or moved on since it was scheduled here
             step = advance(state, limit, ctx)
@@ -137,65 +196,56 @@ def _fire(partition: int, clock: int, now: int, batch: Batch) -> None:
             stats.add(STAGE, "timers_fired")
 
 
-async def _commit(partition: int, batch: Batch, clock: int, new_clock: int | None) -> None:
-    for topic, key, record in batch.records:
-        await topics[topic].send(key, record, batch.headers)
-    if batch.records:
-        await app.producer.flush()  # the records are durable before the state that produced them
-    for minute, contacts in batch.schedule.items():
-        known = engagement.get(_due_key(partition, minute)) if minute not in batch.buckets else None
-        merged = sorted(set(json.loads(known) if known else ()) | contacts)
-        batch.buckets[minute] = merged
-    for minute, bucket in batch.buckets.items():
-        due_key = _due_key(partition, minute)
-        if bucket:
-            engagement[due_key] = json.dumps(bucket).encode()
-        elif engagement.get(due_key) is not None:
-            del engagement[due_key]
-    for contact, state in batch.states.items():
-        engagement[_contact_key(contact)] = dumps(state)
-    if new_clock is not None and (batch.states or batch.buckets or new_clock - clock >= CLOCK_PERSIST_MS):
-        engagement[f"clock/{partition}".encode()] = str(new_clock).encode()
-
-
 @app.agent(signals.topic, name="scrm.automation")
 async def automation(stream):  # type: ignore[no-untyped-def]
-    skew_ms = int(settings.max_clock_skew_seconds * 1000)
     await erasures.ready()
-    async for event in stream.events():
-        stats.add(STAGE, "in")
-        partition = event.message.partition
+    async for events in stream.noack_take(settings.automation_batch_size, settings.automation_batch_seconds):
+        units: dict[int, Unit] = {}
+        for event in events:
+            unit = units.setdefault(event.message.partition, Unit(event))
+            unit.event = event
+            write_as(event)  # table reads look in this event's partition (taken batches have no current event)
+            await _handle(event, unit)
+        for unit in units.values():
+            await unit.commit()
+        for event in events:
+            await stream.ack(event)
+
+
+async def _handle(event: Any, unit: Unit) -> None:
+    """One signal, against ``unit``: timers due before its time fire first, then it is applied."""
+    stats.add(STAGE, "in")
+    try:
+        sig = from_avro(Signal, signals.decode(event.message.value))
+    except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
+        await dead_letters.reject(event, STAGE, exc)
+        return
+    raw_clock = unit.get(f"clock/{unit.partition}".encode())
+    clock = int(raw_clock) if raw_clock is not None else 0
+    new_clock = None
+    if clock < sig.timestamp_ms <= time.time() * 1000 + settings.max_clock_skew_seconds * 1000:
+        new_clock = sig.timestamp_ms
+    batch = Batch((new_clock or clock) // MINUTE_MS, [(EFFECTS, b"off")] if effects_off(event) else None)
+    if new_clock is not None:
+        _fire(unit.partition, clock, new_clock, batch, unit)
+    elif sig.timestamp_ms > clock:
+        stats.add(STAGE, "clock_skew_ignored")
+    if sig.kind is SignalKind.TICK:
+        stats.add(STAGE, "ticks")
+    elif not erasures.blocked(STAGE, sig.contact_key, sig.timestamp_ms):  # an erased customer's: dropped
         try:
-            sig = from_avro(Signal, signals.decode(event.message.value))
-        except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
+            before = _load(sig.contact_key, batch, unit)
+            step = apply_signal(before, sig, ctx, replayed=header(event, REPLAY) is not None)
+        except (InvalidEvent, KeyError, TypeError, ValueError) as exc:  # corrupt stored state, bad values
             await dead_letters.reject(event, STAGE, exc)
-            continue
-        raw_clock = engagement.get(f"clock/{partition}".encode())
-        clock = int(raw_clock) if raw_clock is not None else 0
-        new_clock = None
-        if clock < sig.timestamp_ms <= time.time() * 1000 + skew_ms:
-            new_clock = sig.timestamp_ms
-        batch = Batch((new_clock or clock) // MINUTE_MS, [(EFFECTS, b"off")] if effects_off(event) else None)
-        if new_clock is not None:
-            _fire(partition, clock, new_clock, batch)
-        elif sig.timestamp_ms > clock:
-            stats.add(STAGE, "clock_skew_ignored")
-        if sig.kind is SignalKind.TICK:
-            stats.add(STAGE, "ticks")
-        elif not erasures.blocked(STAGE, sig.contact_key, sig.timestamp_ms):  # an erased customer's: dropped
-            try:
-                before = _load(sig.contact_key, batch)
-                step = apply_signal(before, sig, ctx, replayed=header(event, REPLAY) is not None)
-            except (InvalidEvent, KeyError, TypeError, ValueError) as exc:  # corrupt stored state, bad values
-                await dead_letters.reject(event, STAGE, exc)
-                continue
-            if step.duplicate:
-                stats.add(STAGE, "deduplicated")
-            else:
-                batch.emit(step, sig.timestamp_ms)
-                batch.keep(before, step.state)
-        await _commit(partition, batch, clock, new_clock)
-        stats.add(STAGE, "processed")
+            return
+        if step.duplicate:
+            stats.add(STAGE, "deduplicated")
+        else:
+            batch.emit(step, sig.timestamp_ms)
+            batch.keep(before, step.state)
+    unit.add(batch, clock, new_clock)
+    stats.add(STAGE, "processed")
 
 
 async def send_ticks(at_ms: int) -> int:
