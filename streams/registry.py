@@ -38,7 +38,8 @@ class RegistryClient:
         with self._lock:
             if schema_id not in self._schemas:
                 body = self._call("GET", f"/schemas/ids/{schema_id}")
-                self._schemas[schema_id] = parse_schema(json.loads(body["schema"]), _write_hint=False)
+                # with fastavro's parse hint: not parsed again for every record
+                self._schemas[schema_id] = parse_schema(json.loads(body["schema"]))
             return self._schemas[schema_id]
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
