@@ -12,7 +12,7 @@ import os
 import platform
 import sys
 
-BENCHMARKS = ["hot_path", "receiver", "automation", "stream_state", "sinks", "e2e"]
+BENCHMARKS = ["codec", "hot_path", "receiver", "automation", "stream_state", "sinks", "e2e"]
 
 
 def main(names: list[str]) -> None:
