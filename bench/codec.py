@@ -1,6 +1,6 @@
 """Avro codec cost per record, for the records every event crosses (schemas/examples), through the
 codec the worker uses (single-object framing, catalog schemas), against the same codec with
-schemas parsed without fastavro's hint: what the catalog held before 5ad4334, when fastavro parsed
+schemas parsed without fastavro's hint: what the catalog held before it kept the hint, when fastavro parsed
 the schema again for every record. Interleaved, median of five rounds.
 
     .venv/bin/python -m bench codec
