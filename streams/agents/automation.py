@@ -50,7 +50,7 @@ from streams.headers import EFFECTS, REPLAY, Headers, effects_off, header
 from streams.identity_records import observation_record
 from streams.mapping import from_avro
 from streams.rules import read_automations, read_lexicon, read_pack
-from streams.tables import bytes_table, write_as
+from streams.tables import bytes_table, lookup, write_as
 
 logger = logging.getLogger(__name__)
 STAGE = "automation"
@@ -129,7 +129,7 @@ class Unit:
     def get(self, key: bytes) -> bytes | None:
         if key in self.writes:
             return self.writes[key]
-        value: bytes | None = engagement.get(key)
+        value: bytes | None = lookup(engagement, key)
         return value
 
     def add(self, batch: Batch, clock: int, new_clock: int | None) -> None:
@@ -158,7 +158,7 @@ class Unit:
         for table_key, value in self.writes.items():
             if value is not None:
                 engagement[table_key] = value
-            elif engagement.get(table_key) is not None:
+            elif lookup(engagement, table_key) is not None:
                 del engagement[table_key]
         erased = erasures.generation() != self.erasures  # the erasure purged the table, not these states
         for contact, state in self.states.items():
@@ -172,7 +172,7 @@ def _load(contact: str, batch: Batch, unit: Unit) -> Engagement | None:
         return batch.states[contact]
     if contact in unit.states:
         return unit.states[contact]
-    raw = engagement.get(_contact_key(contact))
+    raw = lookup(engagement, _contact_key(contact))
     return loads(raw) if raw is not None else None
 
 

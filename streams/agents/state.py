@@ -32,7 +32,7 @@ from streams.errors import DecodeError
 from streams.headers import REPLAY, header
 from streams.mapping import from_avro, to_avro
 from streams.rules import read_pack
-from streams.tables import bytes_table
+from streams.tables import bytes_table, lookup
 
 logger = logging.getLogger(__name__)
 RECEIPTS, CONVERSATIONS = "state.receipts", "state.conversations"
@@ -83,7 +83,7 @@ async def receipts(stream):  # type: ignore[no-untyped-def]
         if erasures.blocked(RECEIPTS, status.contact_key, status.timestamp_ms):
             continue
         key = status.wamid.encode()
-        known = receipt_state.get(key)
+        known = lookup(receipt_state, key)
         applied = apply_status(load_receipt(known) if known is not None else None, status)
         if applied.regression:
             stats.add(RECEIPTS, "regressions_prevented")
@@ -111,7 +111,7 @@ async def conversations(stream):  # type: ignore[no-untyped-def]
         if erasures.blocked(CONVERSATIONS, msg.contact_key, msg.timestamp_ms):
             continue
         key = msg.contact_key.encode()
-        known = contact_state.get(key)
+        known = lookup(contact_state, key)
         try:
             step = apply_message(load_contact(known) if known is not None else None, msg, pack=pack, rules=rules,
                                  zone=zone_for(msg.phone_e164, settings.default_timezone),
