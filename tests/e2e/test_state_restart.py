@@ -30,19 +30,21 @@ def traffic(prefix: str, half: int) -> list[dict]:
     return lines
 
 
-def run_with_restart(pipeline, tmp_path, prefix: str, stop) -> dict:
+def run_with_restart(pipeline, tmp_path, prefix: str, stop) -> int:
+    """Ingest two halves and stop the worker during the second; the second half's messages the state
+    agent had taken when it was stopped (fewer than all of them: the stop was mid-stream)."""
     pipeline.scrm("ingest", str(write(tmp_path / "first.jsonl", traffic(prefix, 0))))
     pipeline.scrm("wait", "--timeout", "180")
     done = pipeline.stats().get("state.conversations", {}).get("in", 0)
     pipeline.scrm("ingest", str(write(tmp_path / "second.jsonl", traffic(prefix, 1))))
     deadline = time.monotonic() + 60  # stop once a quarter of the second half went through the state agent
-    while pipeline.stats().get("state.conversations", {}).get("in", 0) < done + CONTACTS * PER_CONTACT // 4:
+    while (taken := pipeline.stats().get("state.conversations", {}).get("in", 0) - done) < CONTACTS * PER_CONTACT // 4:
         assert time.monotonic() < deadline, "the worker did not process the second half"
         time.sleep(0.05)
     stop()
     pipeline.start_worker()
     pipeline.scrm("wait", "--timeout", "180")
-    return pipeline.stats()
+    return taken
 
 
 def assert_counted_once(pipeline, prefix: str) -> None:
@@ -68,15 +70,18 @@ def test_sigterm_mid_stream_recovers_state_and_counts_everything_once(pipeline, 
     def term() -> None:
         assert pipeline.stop_worker(signal.SIGTERM, timeout=30), "the worker did not stop within 30 s of SIGTERM"
 
-    stats = run_with_restart(pipeline, tmp_path, "1", term)
+    taken = run_with_restart(pipeline, tmp_path, "1", term)
     assert_counted_once(pipeline, "1")
-    print("after restart:", stats.get("state.conversations"), stats.get("state.receipts"))
+    print(f"stopped after {taken} of the second half's {2 * CONTACTS * PER_CONTACT // 2} messages")
 
 
 @pytest.mark.timeout(600)
 def test_sigkill_mid_stream_recovers_state_and_counts_everything_once(pipeline, tmp_path):
-    stats = run_with_restart(pipeline, tmp_path, "2", lambda: pipeline.stop_worker(signal.SIGKILL))
+    taken = run_with_restart(pipeline, tmp_path, "2", lambda: pipeline.stop_worker(signal.SIGKILL))
+    # the kill really was mid-stream: the worker had not taken the whole second half. (Asked of the
+    # worker's stats after the restart, this failed when the stall watchdog restarted the worker once
+    # more after a Faust recovery gap: the newest process had nothing left to do.)
+    assert taken < 2 * CONTACTS * PER_CONTACT // 2, taken
     assert_counted_once(pipeline, "2")
-    # the restarted worker did part of the work: the kill really was mid-stream
-    assert stats["state.conversations"]["in"] > 0
-    print("after restart:", stats.get("state.conversations"), stats.get("state.receipts"))
+    print(f"killed after {taken} of the second half's {2 * CONTACTS * PER_CONTACT // 2} messages; "
+          f"watchdog restarts since: {pipeline.restarts}")
