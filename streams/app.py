@@ -36,6 +36,7 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
     topic_replication_factor=settings.topic_replication,
     producer_acks=-1,
+    producer_linger=settings.producer_linger_ms / 1000,
     broker_commit_every=1000,
     broker_commit_interval=1.0,
     # a crashed worker's partitions move after this long (Faust's default is 60 s)

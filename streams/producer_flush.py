@@ -10,7 +10,12 @@ input was not read again.
 
 Here a full flush (``max_messages=None``) waits until nothing is pending and nothing is being
 handed over. It gives up after ``limit_s`` with a warning; a broker that long away fails the
-sends themselves."""
+sends themselves.
+
+aiokafka's own ``flush`` waits for batches that are still lingering (``SCRM_PRODUCER_LINGER_MS``)
+until their linger time ends, so every flush would cost up to the linger. Here it sends them at
+once, as Java's ``KafkaProducer.flush`` does: the batches open at the call are closed, the sender
+is woken, and the flush returns when those batches and the ones in flight are acknowledged."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ import logging
 import time
 from typing import Any
 
+from aiokafka.producer.message_accumulator import MessageAccumulator
 from faust.transport.producer import ProducerBuffer
 
 logger = logging.getLogger(__name__)
@@ -56,6 +62,10 @@ def install(limit_s: float = 120.0) -> None:
                 continue
         return flushed
 
+    async def _flush_now(self: Any) -> None:
+        await self.flush_for_commit()  # closes the open batches and wakes the sender (no linger)
+
+    MessageAccumulator.flush = _flush_now
     ProducerBuffer._send_pending = _send_pending  # type: ignore[method-assign]
     ProducerBuffer.flush_atmost = _flush_atmost  # type: ignore[method-assign]
     ProducerBuffer._scrm_drains = True  # type: ignore[attr-defined]

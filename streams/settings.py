@@ -31,6 +31,7 @@ class Settings:
     sink_batch_seconds: float = 1.0
     automation_batch_size: int = 500  # signals the automation stage takes at once: one producer flush each
     automation_batch_seconds: float = 0.1  # ... or what arrived within this long
+    producer_linger_ms: float = 10.0  # the producer waits this long to fill a batch: fewer, larger produce requests
     body_ttl_days: int = 180
     table_store: str = "rocksdb://"
     default_region: str = "HK"
@@ -125,6 +126,8 @@ class Settings:
             raise ConfigError("SCRM_SINK_BATCH_SIZE must be >= 1 and SCRM_SINK_BATCH_SECONDS > 0")
         if self.automation_batch_size < 1 or self.automation_batch_seconds <= 0:
             raise ConfigError("SCRM_AUTOMATION_BATCH_SIZE must be >= 1 and SCRM_AUTOMATION_BATCH_SECONDS > 0")
+        if not 0 <= self.producer_linger_ms <= 1000:
+            raise ConfigError("SCRM_PRODUCER_LINGER_MS must be between 0 and 1000")
         if self.sender_mode not in ("live", "dry_run", "off"):
             raise ConfigError(f"SCRM_SENDER_MODE={self.sender_mode!r}: use live, dry_run or off")
         if self.sender_mode == "live" and not self.whatsapp_token:

@@ -1,5 +1,6 @@
 """The local broker script and the Avro codec against a real Kafka broker."""
 
+import asyncio
 import socket
 
 import pytest
@@ -65,3 +66,24 @@ def test_missing_java_is_explained(kafka_module, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(kafka_module.BrokerError, match=r"'java' was not found .* apt-get install"):
         kafka_module.start(kafka_module.BrokerConfig(tmp_path / "c", free_port(), free_port()))
+
+
+async def test_a_flush_sends_lingering_batches_at_once(kafka_bootstrap, unique):
+    """``streams.producer_flush``: with a linger (``SCRM_PRODUCER_LINGER_MS``) a flush does not wait
+    for it to pass: the open batches are sent at once, so every record sent before it is acknowledged.
+    The linger here is ten minutes and the hang guard one; aiokafka's own flush would wait the ten."""
+    from streams import producer_flush
+
+    producer_flush.install()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=600_000)
+    await producer.start()
+    try:
+        sent = [await producer.send(f"it.linger.{unique}", f"v{i}".encode(), key=b"k") for i in range(20)]
+        await asyncio.wait_for(producer.flush(), timeout=60)
+        assert all(f.done() and not f.exception() for f in sent)
+        later = await producer.send(f"it.linger.{unique}", b"after", key=b"k")  # a new batch after the flush
+        await asyncio.wait_for(producer.flush(), timeout=60)
+        assert later.done() and (await later).offset == 20
+    finally:
+        await producer.stop()

@@ -40,6 +40,8 @@ def test_credentials_are_masked_in_repr_and_describe():
     ({"SCRM_DEFAULT_TIMEZONE": "Asia/Atlantis"}, "not an IANA time zone"),
     ({"SCRM_ROCKSDB_BLOCK_CACHE_MB": "0"}, "ROCKSDB_BLOCK_CACHE_MB"),
     ({"SCRM_CONVERSATION_IDLE_HOURS": "0"}, "CONVERSATION_IDLE_HOURS"),
+    ({"SCRM_PRODUCER_LINGER_MS": "-1"}, "PRODUCER_LINGER_MS"),
+    ({"SCRM_PRODUCER_LINGER_MS": "5000"}, "PRODUCER_LINGER_MS"),
 ])
 def test_stream_state_settings_are_validated(env, message):
     with pytest.raises(ConfigError, match=message):
