@@ -62,6 +62,8 @@ class Workers:
         self.env, self.tmp, self.ports, self.procs = env, tmp, [free_port() for _ in range(n)], []
         self.logs = [tmp / f"worker{i}.log" for i in range(n)]
         self.cpu_at_first = 0.0
+        self.trend_every = 0  # record (raw records normalized, RSS MB) every this many records
+        self.trend: list[tuple[int, int]] = []
 
     def start(self) -> None:
         for i, port in enumerate(self.ports):
@@ -139,6 +141,9 @@ def _wait(workers: Workers, done: Callable[[dict[str, dict[str, int]]], bool], t
         if rss is not None:
             rss.append(sum(workers.rss_mb()))
         t = workers.totals()
+        taken = t.get("normalize", {}).get("in", 0)
+        if workers.trend_every and taken >= (len(workers.trend) + 1) * workers.trend_every:
+            workers.trend.append((taken, round(sum(workers.rss_mb()))))
         if first is None and t.get("normalize", {}).get("in", 0) > 0:
             first, workers.cpu_at_first = time.perf_counter(), workers.cpu_s()
         if done(t):
@@ -204,14 +209,16 @@ def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, repl
     loaded_ms = int(time.time() * 1000) - 1000
     c = run.load(events, tag=name)
     workers = Workers(run.env, run.tmp, n_workers)
+    workers.trend_every = max(c.raw // 10, 1)
     rss: list[float] = []
+    timeout_s = max(3600.0, c.raw / 50)  # the 1M-event run takes about an hour at 300 events/s
     workers.start()
     try:
         def all_rows(times: int) -> Callable[[dict[str, dict[str, int]]], bool]:
             return lambda t: (_written(t, "messages") >= times * c.messages
                               and _written(t, "statuses") >= times * c.statuses)
         try:
-            first, last, t = _wait(workers, all_rows(1), 3600, rss, f"{name} backlog")
+            first, last, t = _wait(workers, all_rows(1), timeout_s, rss, f"{name} backlog")
         except Stalled as exc:  # reported, not hidden: the figure would be meaningless
             return {"stalled": str(exc), "messages_expected": c.messages, "statuses_expected": c.statuses,
                     "messages_written": _written(exc.totals, "messages"),
@@ -221,7 +228,7 @@ def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, repl
         out: dict[str, Any] = {
             "raw_events": c.raw, "elapsed_s": round(last - first, 2), "events_per_s": round(c.raw / (last - first)),
             "cpu_us_per_event": round(cpu / c.raw * 1e6), "rss_mb_peak": round(max(rss)),
-            "rss_mb_end": round(sum(workers.rss_mb())),
+            "rss_mb_end": round(sum(workers.rss_mb())), "rss_mb_trend": workers.trend,
             "deduplicated": t.get("normalize", {}).get("messages_deduplicated", 0),
         }
 
@@ -229,7 +236,7 @@ def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, repl
             a = t.get("automation", {})
             return a.get("processed", 0) - a.get("ticks", 0) >= c.messages + c.statuses
         try:
-            _, all_done, _ = _wait(workers, all_signals, 3600, rss, f"{name} automation")
+            _, all_done, _ = _wait(workers, all_signals, timeout_s, rss, f"{name} automation")
             out["all_stages_s"] = round(all_done - first, 2)
             out["events_per_s_all_stages"] = round(c.raw / (all_done - first))
         except Stalled as exc:
@@ -239,7 +246,7 @@ def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, repl
             subprocess.run([SCRM, "replay", "--from", str(loaded_ms), "--wait", "0", "--no-side-effects"],
                            env={**run.env, "SCRM_WEB_PORT": str(workers.ports[0])}, check=True, capture_output=True)
             produced = time.perf_counter()
-            _, done, _ = _wait(workers, all_rows(2), 3600, rss, f"{name} replay")
+            _, done, _ = _wait(workers, all_rows(2), timeout_s, rss, f"{name} replay")
             out["replay"] = {"events": c.raw, "produce_s": round(produced - before, 2),
                              "catch_up_s": round(done - before, 2), "events_per_s": round(c.raw / (done - before)),
                              "rss_mb_end": round(sum(workers.rss_mb()))}
