@@ -138,23 +138,24 @@ def _wait(workers: Workers, done: Callable[[dict[str, dict[str, int]]], bool], t
     last_change, last_totals = time.monotonic(), None
     while time.monotonic() < deadline:
         workers.check()
+        rss_now = sum(workers.rss_mb())
         if rss is not None:
-            rss.append(sum(workers.rss_mb()))
+            rss.append(rss_now)
         t = workers.totals()
         taken = t.get("normalize", {}).get("in", 0)
         if workers.trend_every and taken >= (len(workers.trend) + 1) * workers.trend_every:
-            workers.trend.append((taken, round(sum(workers.rss_mb()))))
-        if first is None and t.get("normalize", {}).get("in", 0) > 0:
+            workers.trend.append((taken, round(rss_now)))
+        if first is None and taken > 0:
             first, workers.cpu_at_first = time.perf_counter(), workers.cpu_s()
         if done(t):
             return first, time.perf_counter(), t
-        progress = (t.get("normalize", {}).get("in", 0), _written(t, "messages"), _written(t, "statuses"))
+        progress = (taken, _written(t, "messages"), _written(t, "statuses"))
         if progress != last_totals:
             last_change, last_totals = time.monotonic(), progress
         elif time.monotonic() - last_change > STALL_S:
             raise Stalled(f"{what}: no progress for {STALL_S:.0f} s", t)
         if os.environ.get("BENCH_PROGRESS"):
-            print(f"  {what}: normalize {t.get('normalize', {}).get('in', 0)} messages {_written(t, 'messages')} "
+            print(f"  {what}: normalize {taken} messages {_written(t, 'messages')} "
                   f"statuses {_written(t, 'statuses')}", file=sys.stderr)
         time.sleep(0.25)
     raise RuntimeError(f"{what}: not done in {timeout_s:.0f} s; last stats {json.dumps(t)[:1500]}")

@@ -62,10 +62,8 @@ def install(limit_s: float = 120.0) -> None:
                 continue
         return flushed
 
-    async def _flush_now(self: Any) -> None:
-        await self.flush_for_commit()  # closes the open batches and wakes the sender (no linger)
-
-    MessageAccumulator.flush = _flush_now
+    # flush_for_commit closes the open batches and wakes the sender (no linger), then waits for them
+    MessageAccumulator.flush = MessageAccumulator.flush_for_commit
     ProducerBuffer._send_pending = _send_pending  # type: ignore[method-assign]
     ProducerBuffer.flush_atmost = _flush_atmost  # type: ignore[method-assign]
     ProducerBuffer._scrm_drains = True  # type: ignore[attr-defined]
