@@ -29,13 +29,25 @@ messages):
   flow control is active and the app is not stopping, and each assignment starts its partitions'
   bookkeeping afresh. Faust's compiled stream iterator (``faust._cython.streams``) inlines
   ``Consumer.ack``, so the pure-Python iterator is used instead. Whatever is not committed is read
-  again by the partition's next owner; every effect is idempotent."""
+  again by the partition's next owner; every effect is idempotent.
+
+Holding back a commit only helps if the record it waits for is read again. So each time Faust
+commits, a partition whose committed offset was read past but is neither acknowledged nor in
+flight (skipped in a gap, dropped while flow was suspended, or acknowledged from an earlier
+generation) is sought back to that offset, and the records of that partition fetched before the
+seek are dropped: the worker heals itself instead of waiting for the stall watchdog.
+Records between that offset and the read position are processed again; every effect is
+idempotent. A partition with no committed offset yet has where its last seek put it (the reset
+point) stand in for one, in this and in the commit guard above: in a fresh group the first
+records of a partition could otherwise be dropped during a rebalance and committed past."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
+from weakref import WeakValueDictionary
 
 from faust import streams as faust_streams
 from faust.transport.consumer import Consumer
@@ -44,6 +56,7 @@ from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
 
 logger = logging.getLogger(__name__)
+rewinds: Counter[str] = Counter()  # seeks back to a lost record, per topic (``scrm_consumer_rewinds_total``)
 
 
 def install(compacted: Callable[[str], bool]) -> None:
@@ -58,9 +71,9 @@ def install(compacted: Callable[[str], bool]) -> None:
                        "only once acknowledged", tp.topic, tp.partition, offset_from - 1, offset_to)
 
     def _new_offset(self: Any, tp: Any) -> int | None:
-        acked, committed = self._acked[tp], self._committed_offset[tp]
-        if acked and committed is not None and not compacted(tp.topic) and min(acked) > committed:
-            return None  # offset `committed` (the next to process) has not been acknowledged
+        acked, first = self._acked[tp], next_to_process(self, tp)
+        if acked and first is not None and not compacted(tp.topic) and min(acked) > first:
+            return None  # offset `first` (the next to process) has not been acknowledged
         result: int | None = new_offset(self, tp)
         return result
 
@@ -68,6 +81,81 @@ def install(compacted: Callable[[str], bool]) -> None:
     Consumer._new_offset = _new_offset  # type: ignore[method-assign]
     _seek_uncommitted_to_reset_point()
     _guard_acks()
+    _rewind_to_lost_records(compacted)
+
+
+def next_to_process(consumer: Any, tp: Any) -> int | None:
+    """The committed offset or, for a partition with none, where the last seek put it (``_scrm_start``)."""
+    committed: int | None = consumer._committed_offset.get(tp)
+    if committed is not None:
+        return committed
+    start: int | None = consumer.__dict__.get("_scrm_start", {}).get(tp)
+    return start
+
+
+def lost_offsets(consumer: Any, compacted: Callable[[str], bool]) -> dict[Any, int]:
+    """The partitions whose committed offset was read past and will never be acknowledged.
+
+    A record is in flight from the moment Faust's fetch loop hands it on until it is acknowledged
+    (it may wait in a stream's buffer, where Faust does not track it yet): ``_scrm_delivered`` holds
+    every record handed on, weakly, so one dropped from the buffers without an ack is gone from it."""
+    lost: dict[Any, int] = {}
+    acks_enabled_for = consumer.app.topics.acks_enabled_for
+    rewinding = consumer.__dict__.get("_scrm_rewinding", {})
+    delivered = consumer.__dict__.get("_scrm_delivered", {})
+    for tp in {*consumer._committed_offset, *consumer.__dict__.get("_scrm_start", ())}:
+        committed, read = next_to_process(consumer, tp), consumer._read_offset.get(tp)
+        if committed is None or read is None or read <= committed or tp in rewinding \
+                or compacted(tp.topic) or not acks_enabled_for(tp.topic) \
+                or committed in consumer._acked_index.get(tp, ()):
+            continue
+        message = delivered.get((tp, committed))
+        if message is None or message.acked:
+            lost[tp] = committed
+    return lost
+
+
+def _rewind_to_lost_records(compacted: Callable[[str], bool]) -> None:
+    if getattr(Consumer, "_scrm_rewinds", False):
+        return
+    force_commit, getmany, on_assigned = Consumer.force_commit, Consumer.getmany, Consumer.on_partitions_assigned
+
+    async def _force_commit(self: Any, topics: Any = None, start_new_transaction: bool = True) -> bool:
+        app = self.app
+        if self.flow_active and not (app.should_stop or app.rebalancing):
+            for tp, offset in lost_offsets(self, compacted).items():
+                logger.warning("%s[%s]: offset %d was read past but never processed; reading again from it",
+                               tp.topic, tp.partition, offset)
+                self.__dict__.setdefault("_scrm_rewinding", {})[tp] = offset
+                rewinds[tp.topic] += 1
+                await self.seek(tp, offset)
+        result: bool = await force_commit(self, topics, start_new_transaction=start_new_transaction)
+        return result
+
+    async def _getmany(self: Any, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
+        rewinding = self.__dict__.setdefault("_scrm_rewinding", {})
+        delivered = self.__dict__.setdefault("_scrm_delivered", WeakValueDictionary())
+        if rewinding:  # sought back during the last batch: this one starts at the seek offset
+            for tp, offset in rewinding.items():
+                self._read_offset[tp] = offset  # a record delivered during the seek set it past (Faust drops below)
+            rewinding.clear()
+        async for tp, message in getmany(self, timeout):
+            if rewinding and tp in rewinding:
+                continue  # fetched before the seek back (aiokafka drops what it buffered)
+            delivered[tp, message.offset] = message
+            yield tp, message
+
+    async def _on_partitions_assigned(self: Any, assigned: Any, generation_id: int = 0) -> None:
+        rewinding, starts = self.__dict__.setdefault("_scrm_rewinding", {}), self.__dict__.get("_scrm_start", {})
+        for tp in assigned:
+            rewinding.pop(tp, None)  # an assignment seeks to the committed offset anyway
+            starts.pop(tp, None)
+        await on_assigned(self, assigned, generation_id)
+
+    Consumer.force_commit = _force_commit  # type: ignore[method-assign]
+    Consumer.getmany = _getmany  # type: ignore[method-assign]
+    Consumer.on_partitions_assigned = _on_partitions_assigned  # type: ignore[method-assign]
+    Consumer._scrm_rewinds = True  # type: ignore[attr-defined]
 
 
 def _seek_uncommitted_to_reset_point() -> None:
@@ -77,7 +165,7 @@ def _seek_uncommitted_to_reset_point() -> None:
     async def seek_to_committed(self: Any) -> Mapping[Any, int]:
         consumer = self._ensure_consumer()
 
-        async def seek() -> Mapping[Any, int]:
+        async def seek() -> tuple[Mapping[Any, int], dict[Any, int]]:
             committed: Mapping[Any, int] = await consumer.seek_to_committed()
             fresh = [tp for tp, offset in committed.items() if not offset]  # None, or 0 (aiokafka skips it too)
             if fresh:
@@ -85,10 +173,13 @@ def _seek_uncommitted_to_reset_point() -> None:
                     await consumer.seek_to_end(*fresh)
                 else:
                     await consumer.seek_to_beginning(*fresh)
-            return committed
+            return committed, {tp: await consumer.position(tp) for tp in fresh}
 
-        result: Mapping[Any, int] = await self.call_thread(seek)
-        return result
+        committed: Mapping[Any, int]
+        committed, starts = await self.call_thread(seek)
+        # where the fresh partitions start: the first offset a commit must cover (``next_to_process``)
+        self.consumer.__dict__.setdefault("_scrm_start", {}).update(starts)
+        return committed
 
     AIOKafkaConsumerThread.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
     AIOKafkaConsumerThread._scrm_seeks_uncommitted = True  # type: ignore[attr-defined]

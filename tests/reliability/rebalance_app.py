@@ -7,7 +7,9 @@ Faust paths as two ``scrm worker`` processes, without the pipeline's other stage
 Run as ``python -m tests.reliability.rebalance_app worker -l warn --web-port P``; configured by
 ``REBALANCE_BROKER``, ``REBALANCE_TOPIC``, ``REBALANCE_GROUP``, ``REBALANCE_LOG`` (one
 ``partition offset`` line per processed record), ``REBALANCE_DATADIR``, ``REBALANCE_FIRST_HOLD``
-(seconds the agent holds its first event) and ``REBALANCE_GUARD`` (``0`` leaves Faust unguarded,
+(seconds the agent holds its first event), ``REBALANCE_LOSE`` (``partition:offset`` of a record whose
+first acknowledgement is made to look like one from an earlier generation: read past, never
+committable) and ``REBALANCE_GUARD`` (``0`` leaves Faust unguarded,
 to show the loss the guards prevent)."""
 
 from __future__ import annotations
@@ -41,9 +43,13 @@ seen = app.Table(f"{os.environ['REBALANCE_GROUP']}-seen", default=int, partition
 processed = open(os.environ["REBALANCE_LOG"], "a", buffering=1)  # noqa: SIM115 - the worker's lifetime
 
 
+lose = tuple(int(n) for n in os.environ["REBALANCE_LOSE"].split(":")) if os.environ.get("REBALANCE_LOSE") else None
+
+
 @app.agent(topic)
 async def record(stream: faust.StreamT) -> None:
     hold = float(os.environ.get("REBALANCE_FIRST_HOLD", "0"))
+    lost = False
     async for event in stream.events():
         if hold:  # a stage slow to get going: nothing is acked, so nothing committed, for a while
             await asyncio.sleep(hold)
@@ -51,6 +57,9 @@ async def record(stream: faust.StreamT) -> None:
         await asyncio.sleep(0.001)  # slow enough that a backlog sits in the stream buffer
         seen[event.key] += 1  # a table: each rebalance recovers its changelog, flow stays suspended meanwhile
         processed.write(f"{event.message.partition} {event.message.offset}\n")
+        if not lost and (event.message.partition, event.message.offset) == lose:
+            lost = True
+            event.message.generation_id = -1  # its ack now cannot count towards a commit
 
 
 if __name__ == "__main__":

@@ -138,3 +138,28 @@ def test_workers_joining_and_leaving_a_fresh_group_lose_no_record(kafka_bootstra
     assert not lost, f"{len(lost)} committed but never processed, e.g. {lost[:10]}\n{workers.tail()}"
     again = len(workers.processed()) - RECORDS
     print(f"\n{RECORDS} records, {len(workers.procs)} workers joined, 2 left: 0 lost, {again} processed again")
+
+
+def test_a_record_read_past_but_never_processed_is_read_again_and_commits_move_on(kafka_bootstrap, tmp_path):
+    """A commit held back at a lost record would stall the partition until a restart; the worker reads
+    again from that record instead (``offset_safety._rewind_to_lost_records``)."""
+    topic = group = f"rewind-{uuid.uuid4().hex[:10]}"
+    asyncio.run(_backlog(kafka_bootstrap, topic))
+    workers = Workers(kafka_bootstrap, topic, group, tmp_path)
+    workers.env.update(REBALANCE_FIRST_HOLD="0", REBALANCE_LOSE="1:300")
+    try:
+        worker = workers.start()
+        deadline = time.monotonic() + 180  # a hang guard: a stalled partition never gets there
+        while True:
+            committed, ends = asyncio.run(_committed(kafka_bootstrap, topic, group))
+            if committed == ends:
+                break
+            assert time.monotonic() < deadline, f"offsets not all committed: {committed} of {ends}\n{workers.tail()}"
+            assert worker.poll() is None, workers.tail()
+            time.sleep(1)
+    finally:
+        workers.stop(worker)
+    processed = workers.processed()
+    assert processed.count((1, 300)) >= 2, "the lost record was not read again"
+    assert set(processed) == {(i % PARTITIONS, i // PARTITIONS) for i in range(RECORDS)}
+    assert "offset 300 was read past but never processed; reading again from it" in workers.tail()

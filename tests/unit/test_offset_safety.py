@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from types import SimpleNamespace
+from weakref import WeakValueDictionary
 
 import faust.streams
 import pytest
@@ -25,7 +26,8 @@ def _consumer(*, generation: int = 3, flow: bool = True, stopping: bool = False)
     app = SimpleNamespace(consumer_generation_id=generation, flow_control=_FlowControl(flow), should_stop=stopping,
                           topics=SimpleNamespace(acks_enabled_for=lambda topic: True))
     return SimpleNamespace(app=app, _committed_offset=defaultdict(lambda: None), _acked=defaultdict(list),
-                           _acked_index=defaultdict(set), _n_acked=0, _unacked_messages=set(), _waiting_for_ack=None)
+                           _acked_index=defaultdict(set), _gap=defaultdict(list),
+                           _n_acked=0, _unacked_messages=set(), _waiting_for_ack=None)
 
 
 class _Message(SimpleNamespace):
@@ -61,3 +63,66 @@ def test_an_ack_that_may_not_follow_processing_is_not_committable(state):
 
 def test_faust_streams_use_the_iterator_whose_acks_are_guarded():
     assert faust.streams._CStreamIterator is None
+
+
+class _TP(SimpleNamespace):
+    __hash__ = object.__hash__
+
+
+def _reading(*, committed: int | None = 100, read: int | None = 120, acked: set[int] | None = None,
+             inflight: tuple[int, ...] = (), acks: bool = True, rewinding: bool = False) -> tuple[SimpleNamespace, _TP]:
+    tp = _TP(topic="messages", partition=0)
+    consumer = _consumer()
+    consumer.app.topics.acks_enabled_for = lambda topic: acks
+    consumer._committed_offset[tp] = committed
+    consumer._read_offset = defaultdict(lambda: None, {tp: read})
+    consumer._acked_index[tp] = acked or set()
+    consumer.kept = [_Message(tp=tp, offset=o, acked=False) for o in inflight]  # what holds them in flight
+    consumer._scrm_delivered = WeakValueDictionary({(tp, m.offset): m for m in consumer.kept})
+    if rewinding:
+        consumer._scrm_rewinding = {tp: committed}
+    return consumer, tp
+
+
+def test_a_committed_offset_read_past_neither_acked_nor_in_flight_is_lost():
+    consumer, tp = _reading(acked={101, 102}, inflight=(103,))
+    assert offset_safety.lost_offsets(consumer, lambda topic: False) == {tp: 100}
+
+
+@pytest.mark.parametrize("state", [
+    {"acked": {100}},  # processed, waiting for the next commit
+    {"inflight": (100,)},  # handed on, not acknowledged yet (maybe still in a stream's buffer)
+    {"read": 100},  # not read past yet
+    {"read": None},  # nothing read since the assignment
+    {"committed": None},  # no committed offset: the assignment seeks to the reset point
+    {"acks": False},  # a topic Faust does not commit (a changelog)
+    {"rewinding": True},  # already sought back, waiting for the record
+])
+def test_a_committed_offset_that_will_still_be_acked_or_is_handled_elsewhere_is_not_lost(state):
+    consumer, _ = _reading(**state)
+    assert offset_safety.lost_offsets(consumer, lambda topic: False) == {}
+
+
+def test_compacted_topics_keep_fausts_holes():
+    consumer, _ = _reading()
+    assert offset_safety.lost_offsets(consumer, lambda topic: topic == "messages") == {}
+
+
+def test_a_record_dropped_from_the_buffers_or_acked_without_counting_is_lost():
+    consumer, tp = _reading(inflight=(100,))
+    consumer.kept[0].acked = True  # an ack that may not count (an earlier generation, a shutdown)
+    assert offset_safety.lost_offsets(consumer, lambda topic: False) == {tp: 100}
+    consumer.kept.clear()  # dropped without an ack: nothing refers to it any more
+    assert offset_safety.lost_offsets(consumer, lambda topic: False) == {tp: 100}
+    assert not consumer._scrm_delivered
+
+
+def test_without_a_committed_offset_the_reset_point_stands_in_for_it():
+    consumer, tp = _reading(committed=None)
+    assert offset_safety.lost_offsets(consumer, lambda topic: False) == {}
+    consumer._scrm_start = {tp: 0}  # sought to the beginning at the assignment; records 0.. never acked
+    assert offset_safety.lost_offsets(consumer, lambda topic: False) == {tp: 0}
+    consumer._acked[tp] = [24, 25]
+    assert Consumer._new_offset(consumer, tp) is None  # Faust alone would commit 26
+    consumer._acked[tp] = [0, 1]
+    assert Consumer._new_offset(consumer, tp) == 2
