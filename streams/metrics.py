@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from streams import offset_safety
 from streams.stats import Stats
 
 logger = logging.getLogger(__name__)
@@ -62,11 +63,24 @@ class LagCollector(Collector):
         yield lag
 
 
+class RewindCollector(Collector):
+    """``scrm_consumer_rewinds_total{topic}``: seeks back to a record read past but never processed
+    (``streams.offset_safety``); each one means records processed a second time."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily("scrm_consumer_rewinds", "Seeks back to a record read past but never "
+                                     "processed", labels=["topic"])
+        for topic, n in sorted(offset_safety.rewinds.items()):
+            family.add_metric([topic], n)
+        yield family
+
+
 class WorkerMetrics:
     def __init__(self, stats: Stats, positions: Callable[[], list[tuple[str, int, int | None, int | None]]]) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(StageCollector(stats))
         self.registry.register(LagCollector(positions))
+        self.registry.register(RewindCollector())
         self.sink_seconds = Histogram("scrm_sink_insert_seconds", "Time to insert one batch into ClickHouse "
                                       "(retries included)", ["table"], registry=self.registry,
                                       buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))

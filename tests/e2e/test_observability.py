@@ -47,6 +47,7 @@ def test_metrics_readiness_and_json_logs_without_phone_numbers(pipeline, tmp_pat
     assert sample(text, "scrm_policy_decisions_total", outcome="allow", reason="not_customer_facing") >= 0
     lags = re.findall(r'^scrm_consumer_lag\{partition="\d+",topic="[^"]+"\} (\S+)$', text, re.M)
     assert lags and all(float(v) == 0 for v in lags)  # caught up after `scrm wait`
+    assert "# TYPE scrm_consumer_rewinds_total counter" in text
 
     log = (pipeline.workdir / "worker.log").read_text()
     records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
