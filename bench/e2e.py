@@ -145,6 +145,8 @@ def _wait(workers: Workers, done: Callable[[dict[str, dict[str, int]]], bool], t
         taken = t.get("normalize", {}).get("in", 0)
         if workers.trend_every and taken >= (len(workers.trend) + 1) * workers.trend_every:
             workers.trend.append((taken, round(rss_now)))
+            print(f"  {what}: {taken} raw events normalized, workers' RSS {rss_now:.0f} MiB",
+                  file=sys.stderr, flush=True)
         if first is None and taken > 0:
             first, workers.cpu_at_first = time.perf_counter(), workers.cpu_s()
         if done(t):
