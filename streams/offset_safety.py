@@ -49,6 +49,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from weakref import WeakValueDictionary
 
+from aiokafka.errors import IllegalStateError
 from faust import streams as faust_streams
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
@@ -173,7 +174,13 @@ def _seek_uncommitted_to_reset_point() -> None:
                     await consumer.seek_to_end(*fresh)
                 else:
                     await consumer.seek_to_beginning(*fresh)
-            return committed, {tp: await consumer.position(tp) for tp in fresh}
+            starts = {}
+            for tp in fresh:
+                try:
+                    starts[tp] = await consumer.position(tp)
+                except IllegalStateError:  # revoked meanwhile: its next owner seeks it again
+                    continue
+            return committed, starts
 
         committed: Mapping[Any, int]
         committed, starts = await self.call_thread(seek)
