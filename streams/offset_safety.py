@@ -104,7 +104,8 @@ def lost_offsets(consumer: Any, compacted: Callable[[str], bool]) -> dict[Any, i
     acks_enabled_for = consumer.app.topics.acks_enabled_for
     rewinding = consumer.__dict__.get("_scrm_rewinding", {})
     delivered = consumer.__dict__.get("_scrm_delivered", {})
-    for tp in {*consumer._committed_offset, *consumer.__dict__.get("_scrm_start", ())}:
+    assigned = consumer.assignment()  # a revoked partition keeps its bookkeeping until it is assigned again
+    for tp in {*consumer._committed_offset, *consumer.__dict__.get("_scrm_start", ())} & assigned:
         committed, read = next_to_process(consumer, tp), consumer._read_offset.get(tp)
         if committed is None or read is None or read <= committed or tp in rewinding \
                 or compacted(tp.topic) or not acks_enabled_for(tp.topic) \
@@ -116,6 +117,21 @@ def lost_offsets(consumer: Any, compacted: Callable[[str], bool]) -> dict[Any, i
     return lost
 
 
+async def rewind(consumer: Any, compacted: Callable[[str], bool]) -> None:
+    """Seek every partition in ``lost_offsets`` back to its lost record (called before each commit)."""
+    rewinding = consumer.__dict__.setdefault("_scrm_rewinding", {})
+    for tp, offset in lost_offsets(consumer, compacted).items():
+        logger.warning("%s[%s]: offset %d was read past but never processed; reading again from it",
+                       tp.topic, tp.partition, offset)
+        rewinding[tp] = offset
+        try:
+            await consumer.seek(tp, offset)
+        except IllegalStateError:  # revoked since lost_offsets looked: its next owner reads from the committed offset
+            rewinding.pop(tp, None)
+            continue
+        rewinds[tp.topic] += 1
+
+
 def _rewind_to_lost_records(compacted: Callable[[str], bool]) -> None:
     if getattr(Consumer, "_scrm_rewinds", False):
         return
@@ -124,12 +140,7 @@ def _rewind_to_lost_records(compacted: Callable[[str], bool]) -> None:
     async def _force_commit(self: Any, topics: Any = None, start_new_transaction: bool = True) -> bool:
         app = self.app
         if self.flow_active and not (app.should_stop or app.rebalancing):
-            for tp, offset in lost_offsets(self, compacted).items():
-                logger.warning("%s[%s]: offset %d was read past but never processed; reading again from it",
-                               tp.topic, tp.partition, offset)
-                self.__dict__.setdefault("_scrm_rewinding", {})[tp] = offset
-                rewinds[tp.topic] += 1
-                await self.seek(tp, offset)
+            await rewind(self, compacted)
         result: bool = await force_commit(self, topics, start_new_transaction=start_new_transaction)
         return result
 

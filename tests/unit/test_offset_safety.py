@@ -9,6 +9,7 @@ from weakref import WeakValueDictionary
 
 import faust.streams
 import pytest
+from aiokafka.errors import IllegalStateError
 from faust.transport.consumer import Consumer
 
 from streams import offset_safety
@@ -77,6 +78,7 @@ def _reading(*, committed: int | None = 100, read: int | None = 120, acked: set[
     consumer._committed_offset[tp] = committed
     consumer._read_offset = defaultdict(lambda: None, {tp: read})
     consumer._acked_index[tp] = acked or set()
+    consumer.assignment = lambda: {tp}
     consumer.kept = [_Message(tp=tp, offset=o, acked=False) for o in inflight]  # what holds them in flight
     consumer._scrm_delivered = WeakValueDictionary({(tp, m.offset): m for m in consumer.kept})
     if rewinding:
@@ -101,6 +103,30 @@ def test_a_committed_offset_read_past_neither_acked_nor_in_flight_is_lost():
 def test_a_committed_offset_that_will_still_be_acked_or_is_handled_elsewhere_is_not_lost(state):
     consumer, _ = _reading(**state)
     assert offset_safety.lost_offsets(consumer, lambda topic: False) == {}
+
+
+def test_a_revoked_partition_is_left_to_its_next_owner():
+    consumer, _ = _reading()
+    consumer.assignment = set  # revoked; Faust keeps its offsets until the next assignment
+    assert offset_safety.lost_offsets(consumer, lambda topic: False) == {}
+
+
+async def test_a_partition_revoked_between_the_check_and_the_seek_does_not_crash_the_worker():
+    consumer, tp = _reading()
+    sought: list[tuple[_TP, int]] = []
+
+    async def seek(partition: _TP, offset: int) -> None:
+        sought.append((partition, offset))
+        if len(sought) == 1:  # what aiokafka raises for a partition no longer assigned
+            raise IllegalStateError(f"No current assignment for partition {partition}")
+
+    consumer.seek = seek
+    before = offset_safety.rewinds["messages"]
+    await offset_safety.rewind(consumer, lambda topic: False)
+    assert sought == [(tp, 100)] and consumer._scrm_rewinding == {}
+    assert offset_safety.rewinds["messages"] == before  # no seek back happened
+    await offset_safety.rewind(consumer, lambda topic: False)  # still lost, and assigned again: sought back
+    assert consumer._scrm_rewinding == {tp: 100} and offset_safety.rewinds["messages"] == before + 1
 
 
 def test_compacted_topics_keep_fausts_holes():
