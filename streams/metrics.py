@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from streams import offset_safety
+from streams import offset_safety, rocksdb_memory
 from streams.stats import Stats
 
 logger = logging.getLogger(__name__)
@@ -75,12 +75,25 @@ class RewindCollector(Collector):
         yield family
 
 
+class RocksDBMemoryCollector(Collector):
+    """``scrm_rocksdb_memory_bytes{kind}``: what the table stores hold of the worker's shared budget
+    (``streams.rocksdb_memory``): the block cache (memtables included) and the memtables alone."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("scrm_rocksdb_memory_bytes", "Memory held by the table stores' shared "
+                                   "block cache and, within it, their memtables", labels=["kind"])
+        for kind, n in rocksdb_memory.usage().items():
+            family.add_metric([kind], n)
+        yield family
+
+
 class WorkerMetrics:
     def __init__(self, stats: Stats, positions: Callable[[], list[tuple[str, int, int | None, int | None]]]) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(StageCollector(stats))
         self.registry.register(LagCollector(positions))
         self.registry.register(RewindCollector())
+        self.registry.register(RocksDBMemoryCollector())
         self.sink_seconds = Histogram("scrm_sink_insert_seconds", "Time to insert one batch into ClickHouse "
                                       "(retries included)", ["table"], registry=self.registry,
                                       buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from streams.errors import ConfigError
 
+BUDGET_OPTION = "scrm_memory_bytes"  # the table option carrying the RocksDB budget (``streams.rocksdb_memory``)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -62,8 +64,8 @@ class Settings:
     near_duplicate_seconds: float = 10.0  # same text, same sender, this close: flagged near_duplicate
     dedup_retention_days: float = 8.0  # seen ids kept (Meta retries webhooks for up to 7 days)
     receipt_retention_days: float = 35.0  # receipt state kept per message
-    rocksdb_block_cache_mb: int = 32  # per table partition (a table has one RocksDB per partition)
-    rocksdb_write_buffer_mb: int = 16  # per memtable; two memtables per table partition
+    rocksdb_memory_mb: int = 512  # one budget for all table stores of a worker: block cache + memtables
+    rocksdb_write_buffer_mb: int = 16  # per memtable; two memtables per table partition, within the budget
     sender_mode: str = "dry_run"  # WhatsApp sends: live | dry_run (record, send nothing) | off (skip)
     whatsapp_token: str | None = field(default=None, repr=False)  # Cloud API access token (live mode)
     whatsapp_api_url: str = "https://graph.facebook.com"
@@ -86,6 +88,9 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        for old, new in _REPLACED.items():
+            if env.get(old):
+                raise ConfigError(f"{old} is no longer read: {new}")
         values: dict[str, object] = {}
         for f in fields(cls):
             name = "SCRM_" + f.name.upper()
@@ -113,8 +118,8 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"SCRM_DEFAULT_TIMEZONE={self.default_timezone!r} is not an IANA time zone "
                               "(e.g. Asia/Hong_Kong)") from None
-        if self.rocksdb_block_cache_mb < 1 or self.rocksdb_write_buffer_mb < 1:
-            raise ConfigError("SCRM_ROCKSDB_BLOCK_CACHE_MB and SCRM_ROCKSDB_WRITE_BUFFER_MB must be >= 1")
+        if self.rocksdb_memory_mb < 16 or self.rocksdb_write_buffer_mb < 1:
+            raise ConfigError("SCRM_ROCKSDB_MEMORY_MB must be >= 16 and SCRM_ROCKSDB_WRITE_BUFFER_MB >= 1")
         if self.clock_tick_seconds < 0 or self.max_clock_skew_seconds < 0:
             raise ConfigError("SCRM_CLOCK_TICK_SECONDS and SCRM_MAX_CLOCK_SKEW_SECONDS must be >= 0")
         if self.log_format not in ("text", "json"):
@@ -150,11 +155,11 @@ class Settings:
         return tuple(s.strip() for s in (value or "").split(",") if s.strip())
 
     def table_options(self, *, retention_days: float | None = None) -> dict[str, object]:
-        """RocksDB options for one Faust table (a fresh dict: Faust's store consumes it). Memory per
-        table partition is capped at the block cache plus two write buffers; a retention sets
+        """RocksDB options for one Faust table (a fresh dict: Faust's store consumes it). Every table
+        partition shares the worker's memory budget (``streams.rocksdb_memory``); a retention sets
         RocksDB's TTL so the local store sheds what the changelog topic deletes."""
         mb = 1024 * 1024
-        options: dict[str, object] = {"block_cache_size": self.rocksdb_block_cache_mb * mb,
+        options: dict[str, object] = {BUDGET_OPTION: self.rocksdb_memory_mb * mb,
                                        "block_cache_compressed_size": 0,
                                        "write_buffer_size": self.rocksdb_write_buffer_mb * mb,
                                        "max_write_buffer_number": 2}
@@ -207,3 +212,9 @@ def _convert(name: str, raw: str, type_: object) -> object:
     except ValueError as exc:
         raise ConfigError(f"{name}={raw!r} is not a valid {text}") from exc
     return raw
+
+
+_REPLACED = {  # removed settings: what replaced them
+    "SCRM_ROCKSDB_BLOCK_CACHE_MB": "set SCRM_ROCKSDB_MEMORY_MB, one budget (MiB) for block cache and memtables "
+                                   "shared by all table stores of a worker (default 512)",
+}

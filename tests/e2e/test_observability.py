@@ -48,6 +48,8 @@ def test_metrics_readiness_and_json_logs_without_phone_numbers(pipeline, tmp_pat
     lags = re.findall(r'^scrm_consumer_lag\{partition="\d+",topic="[^"]+"\} (\S+)$', text, re.M)
     assert lags and all(float(v) == 0 for v in lags)  # caught up after `scrm wait`
     assert "# TYPE scrm_consumer_rewinds_total counter" in text
+    used = sample(text, "scrm_rocksdb_memory_bytes", kind="block_cache")  # the tables' shared budget
+    assert 0 < used <= 512 * 2**20 and sample(text, "scrm_rocksdb_memory_bytes", kind="memtables") <= used
 
     log = (pipeline.workdir / "worker.log").read_text()
     records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from streams.errors import ConfigError
-from streams.settings import Settings
+from streams.settings import BUDGET_OPTION, Settings
 
 
 def test_defaults_are_the_embedded_setup():
@@ -38,7 +38,8 @@ def test_credentials_are_masked_in_repr_and_describe():
 @pytest.mark.parametrize(("env", "message"), [
     ({"SCRM_DEDUP_RETENTION_DAYS": "3"}, "at least 7"),
     ({"SCRM_DEFAULT_TIMEZONE": "Asia/Atlantis"}, "not an IANA time zone"),
-    ({"SCRM_ROCKSDB_BLOCK_CACHE_MB": "0"}, "ROCKSDB_BLOCK_CACHE_MB"),
+    ({"SCRM_ROCKSDB_MEMORY_MB": "8"}, "ROCKSDB_MEMORY_MB must be >= 16"),
+    ({"SCRM_ROCKSDB_BLOCK_CACHE_MB": "32"}, "no longer read: set SCRM_ROCKSDB_MEMORY_MB"),  # a removed setting
     ({"SCRM_CONVERSATION_IDLE_HOURS": "0"}, "CONVERSATION_IDLE_HOURS"),
     ({"SCRM_PRODUCER_LINGER_MS": "-1"}, "PRODUCER_LINGER_MS"),
     ({"SCRM_PRODUCER_LINGER_MS": "5000"}, "PRODUCER_LINGER_MS"),
@@ -48,10 +49,10 @@ def test_stream_state_settings_are_validated(env, message):
         Settings.from_env(env)
 
 
-def test_table_options_cap_rocksdb_memory_and_set_the_retention():
-    s = Settings.from_env({"SCRM_ROCKSDB_BLOCK_CACHE_MB": "8", "SCRM_ROCKSDB_WRITE_BUFFER_MB": "4"})
+def test_table_options_share_one_rocksdb_budget_and_set_the_retention():
+    s = Settings.from_env({"SCRM_ROCKSDB_MEMORY_MB": "64", "SCRM_ROCKSDB_WRITE_BUFFER_MB": "4"})
     options = s.table_options(retention_days=8)
-    assert options["block_cache_size"] == 8 * 2**20 and options["write_buffer_size"] == 4 * 2**20
+    assert options[BUDGET_OPTION] == 64 * 2**20 and options["write_buffer_size"] == 4 * 2**20
     assert options["max_write_buffer_number"] == 2 and options["ttl"] == 8 * 86400
     assert "ttl" not in s.table_options()
     assert s.changelog_config(8) == {"cleanup.policy": "compact,delete", "retention.ms": str(8 * 86_400_000)}
