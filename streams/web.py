@@ -5,6 +5,7 @@ subject from its local stores, for ``scrm erase``). Bound to SCRM_WEB_HOST (loop
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -44,7 +45,8 @@ class SqlView(web.View):
 @app.page("/healthz/")
 class HealthView(web.View):
     async def get(self, request: web.Request) -> web.Response:
-        return _json(self, {"status": "ok", "app": app.conf.id})
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]  # uvloop | asyncio (SCRM_EVENT_LOOP)
+        return _json(self, {"status": "ok", "app": app.conf.id, "event_loop": loop})
 
 
 @app.page("/stats/")

@@ -85,10 +85,14 @@ class Pipeline:
         while time.monotonic() < deadline:
             assert self.worker.poll() is None, (self.workdir / "worker.log").read_text()[-3000:]
             try:
-                urllib.request.urlopen(f"{self.web}/healthz/", timeout=1).close()
-                return
+                with urllib.request.urlopen(f"{self.web}/healthz/", timeout=1) as response:
+                    health = json.loads(response.read())
             except OSError:
                 time.sleep(0.3)
+                continue
+            # every e2e test runs the worker on the event loop a user gets (uvloop unless configured)
+            assert health["event_loop"] == self.env.get("SCRM_EVENT_LOOP", "uvloop"), health
+            return
         raise AssertionError("worker did not become healthy in 90s")
 
     def stop_worker(self, sig: int = signal.SIGTERM, timeout: float = 60) -> bool:

@@ -42,6 +42,7 @@ def test_credentials_are_masked_in_repr_and_describe():
     ({"SCRM_ROCKSDB_BLOCK_CACHE_MB": "32"}, "no longer read: set SCRM_ROCKSDB_MEMORY_MB"),  # a removed setting
     ({"SCRM_CONVERSATION_IDLE_HOURS": "0"}, "CONVERSATION_IDLE_HOURS"),
     ({"SCRM_PRODUCER_LINGER_MS": "-1"}, "PRODUCER_LINGER_MS"),
+    ({"SCRM_EVENT_LOOP": "trio"}, "EVENT_LOOP"),
     ({"SCRM_PRODUCER_LINGER_MS": "5000"}, "PRODUCER_LINGER_MS"),
 ])
 def test_stream_state_settings_are_validated(env, message):
