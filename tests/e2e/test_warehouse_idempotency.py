@@ -15,7 +15,12 @@ from tests.e2e.traffic import PNID, T0, mixed, write
 # over the suite's 300 s hang guard under a loaded CI run. The inner `scrm wait` timeouts bound each pass.
 pytestmark = pytest.mark.timeout(1200)
 
-PIPELINE_ENV = {"SCRM_SINK_BATCH_SECONDS": "0.5"}
+# timers move by event time only: no leader ticks (a wall-clock tick lands before or after the first
+# snapshot depending on the machine's speed); the test's own tick, 30 days after the traffic, fires
+# every contact's churn and automation timers once, and may be ahead of the machine's clock
+PIPELINE_ENV = {"SCRM_SINK_BATCH_SECONDS": "0.5", "SCRM_CLOCK_TICK_SECONDS": "0",
+                "SCRM_MAX_CLOCK_SKEW_SECONDS": str(5 * 365 * 86400)}
+TICK_MS = (T0 + 30 * 86400) * 1000
 CONTACTS, EXCHANGES = 200, 14
 POISON = 40
 
@@ -84,6 +89,8 @@ def test_ten_thousand_events_twice_and_a_raw_replay_leave_one_row_per_natural_id
     path = write(tmp_path / "traffic.jsonl", lines)
 
     pipeline.scrm("ingest", str(path), timeout=300)
+    pipeline.scrm("wait", "--timeout", "600", timeout=660)
+    pipeline.scrm("clock", "tick", "--at", str(TICK_MS))
     pipeline.scrm("wait", "--timeout", "600", timeout=660)
     first = snapshot(pipeline)
     for table, got in first["tables"].items():
