@@ -14,14 +14,16 @@ Per repeat (three by default, medians reported):
   until the worker has written every row again.
 * **latency** -- a fresh worker, caught up, gets raw records at a fixed rate (1,000/s and 80% of the
   1-worker maximum) with ``received_at`` = the moment of producing; latency is each message row's
-  ``inserted_at - received_at`` (produced -> row in ClickHouse), p50/p99 over the run.
+  ``inserted_at - received_at`` (produced -> row in ClickHouse), p50/p99 over the run; with
+  ``BENCH_E2E_LATENCY_RATES=50,100,150`` also at those rates (the latency curve below the maximum).
 * **ceiling** -- consume -> decode -> encode -> produce, no domain work (aiokafka; confluent-kafka).
 * **peer** -- normalize + dedup + tagging + ClickHouse sink with Quix Streams (``bench.e2e_quix``).
 
     .venv/bin/python -m bench e2e
     BENCH_E2E_EVENTS=1000000 BENCH_E2E_REPEATS=1 .venv/bin/python -m bench e2e   # the 1M-event run
 Knobs: BENCH_E2E_EVENTS (backlog size, default 20,000), BENCH_E2E_REPEATS (3),
-BENCH_E2E_LATENCY_S (seconds of paced traffic, 20), BENCH_E2E_ONLY (comma list of parts).
+BENCH_E2E_LATENCY_S (seconds of paced traffic, 20), BENCH_E2E_LATENCY_RATES (extra paced rates,
+events/s, comma list; none by default), BENCH_E2E_ONLY (comma list of parts).
 """
 
 from __future__ import annotations
@@ -329,7 +331,20 @@ def repeat(bootstrap: str, tmp: Path, r: int, events: int, only: set[str]) -> di
         out["latency"] = {"at_1000": latency(bootstrap, tmp, f"r{r}lat", 1000, seconds)}
         if top:
             out["latency"]["at_80pct"] = latency(bootstrap, tmp, f"r{r}l80", round(0.8 * top), seconds)
+        for i, rate in enumerate(latency_rates()):
+            out["latency"][f"at_{rate:g}"] = latency(bootstrap, tmp, f"r{r}lr{i}", rate, seconds)
     return out
+
+
+def latency_rates() -> list[float]:
+    raw = os.environ.get("BENCH_E2E_LATENCY_RATES", "")
+    try:
+        rates = [float(x) for x in raw.split(",") if x.strip()]
+    except ValueError:
+        sys.exit(f"BENCH_E2E_LATENCY_RATES: expected events/s as a comma list (e.g. 50,100,150), got {raw!r}")
+    if any(r <= 0 for r in rates):
+        sys.exit(f"BENCH_E2E_LATENCY_RATES: rates must be above 0, got {raw!r}")
+    return rates
 
 
 def _median(runs: list[dict[str, Any]], *path: str) -> float | None:
@@ -359,6 +374,9 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "latency_80pct_p50_ms": ("latency", "at_80pct", "p50_ms"),
         "latency_80pct_p99_ms": ("latency", "at_80pct", "p99_ms"),
     }.items()}
+    for rate in latency_rates():
+        for q in ("p50_ms", "p99_ms"):
+            m[f"latency_{rate:g}_{q}"] = _median(runs, "latency", f"at_{rate:g}", q)
 
     def ratio(a: str, b: str) -> float | None:
         return round(m[a] / m[b], 3) if m.get(a) and m.get(b) else None
@@ -375,6 +393,7 @@ def run() -> dict[str, Any]:
     unknown = only - set(PARTS)
     if unknown:
         sys.exit(f"BENCH_E2E_ONLY: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
+    latency_rates()  # a bad value fails here, not after the first repeat
     runs = []
     with local_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="scrm-bench-e2e-") as tmp:
         for r in range(repeats):
