@@ -23,7 +23,8 @@ Per repeat (three by default, medians reported):
     BENCH_E2E_EVENTS=1000000 BENCH_E2E_REPEATS=1 .venv/bin/python -m bench e2e   # the 1M-event run
 Knobs: BENCH_E2E_EVENTS (backlog size, default 20,000), BENCH_E2E_REPEATS (3),
 BENCH_E2E_LATENCY_S (seconds of paced traffic, 20), BENCH_E2E_LATENCY_RATES (extra paced rates,
-events/s, comma list; none by default), BENCH_E2E_ONLY (comma list of parts).
+events/s, comma list; none by default), BENCH_E2E_CONTACTS (contacts in the traffic, 5,000),
+BENCH_E2E_ONLY (comma list of parts).
 """
 
 from __future__ import annotations

@@ -6,11 +6,14 @@ Per round and contact: an inbound text in one of six languages, an agent-inbox r
 then `delivered` receipt (read first: a regression the receipts stage must absorb), and every
 20th inbound webhook twice (a Meta retry: dedup must drop it). Contacts are spread over eight
 business numbers, so the raw topic's four partitions all carry traffic (the raw topic is keyed by
-phone_number_id: one business number is one partition)."""
+phone_number_id: one business number is one partition). ``BENCH_E2E_CONTACTS`` (default 5,000)
+sets the number of contacts: every round's contacts write within one minute of event time, so it is
+also how many contacts share a minute (the automation stage's timer buckets grow with it)."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +28,7 @@ T0 = 1795136000
 TEXTS = ["你好，這件外套多少錢？有折扣嗎？", "我的包裹到哪了？什么时候发货", "Quiero hacer una devolución, llegó roto",
          "このバッグはいくらですか？サイズは？", "Qual o status do pedido 99123?", "thanks! do you ship to Macau?"]
 RETRY_EVERY = 20
+CONTACTS = int(os.environ.get("BENCH_E2E_CONTACTS", 5_000))
 
 
 @dataclass
@@ -51,7 +55,7 @@ def _whatsapp(pnid: str, value: dict) -> bytes:
         ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def bodies(events: int, *, tag: str, contacts: int = 5_000) -> Iterator[tuple[str, bytes]]:
+def bodies(events: int, *, tag: str, contacts: int = CONTACTS) -> Iterator[tuple[str, bytes]]:
     """(source, body) for about ``events`` raw webhooks (whole rounds); ids unique per ``tag``."""
     n = 0
     j = 0
