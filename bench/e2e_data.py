@@ -28,7 +28,16 @@ T0 = 1795136000
 TEXTS = ["你好，這件外套多少錢？有折扣嗎？", "我的包裹到哪了？什么时候发货", "Quiero hacer una devolución, llegó roto",
          "このバッグはいくらですか？サイズは？", "Qual o status do pedido 99123?", "thanks! do you ship to Macau?"]
 RETRY_EVERY = 20
-CONTACTS = int(os.environ.get("BENCH_E2E_CONTACTS", 5_000))
+
+
+def _contacts() -> int:
+    raw = os.environ.get("BENCH_E2E_CONTACTS", "5000")
+    if not raw.isdigit() or not 1 <= int(raw) <= 9_999_999:
+        raise SystemExit(f"BENCH_E2E_CONTACTS: expected a number of contacts from 1 to 9,999,999, got {raw!r}")
+    return int(raw)
+
+
+CONTACTS = _contacts()
 
 
 @dataclass
