@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.broker import free_port, local_broker
 from bench.e2e_data import Counts, count, raw_codec, records
@@ -168,6 +168,22 @@ def _wait(workers: Workers, done: Callable[[dict[str, dict[str, int]]], bool], t
 
 # ---------------------------------------------------------------- traffic
 
+async def records_by_topic(bootstrap: str, prefixes: tuple[str, ...]) -> dict[str, int]:
+    """Records in every topic whose name starts with one of ``prefixes`` (a run's topics and its
+    app's changelogs): what the pipeline produced, per topic, so far."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # partitions of topics we do not subscribe to
+        cluster, out = consumer._client.cluster, {}
+        for topic in sorted(t for t in await consumer.topics() if t.startswith(prefixes)):
+            tps = [TopicPartition(topic, p) for p in cluster.partitions_for_topic(topic) or ()]
+            out[topic] = sum((await consumer.end_offsets(tps)).values()) if tps else 0
+        return out
+    finally:
+        await consumer.stop()
+
+
 async def _produce(bootstrap: str, topic: str, recs: Iterator[tuple[bytes, bytes]],
                    rate: float | None = None) -> float:
     """Produce ``recs`` (acks=all); at ``rate`` records/s when given. Returns achieved records/s."""
@@ -247,6 +263,13 @@ def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, repl
             out["events_per_s_all_stages"] = round(c.raw / (all_done - first))
         except Stalled as exc:
             out["all_stages_stalled"] = str(exc)
+        # what one raw webhook became by the time every signal was applied (identity and CRM writes
+        # may still be behind; a replay below would count twice)
+        by_topic = asyncio.run(records_by_topic(bootstrap, (f"{name}.", f"bench-{name}-")))
+        raw_records = by_topic.pop(run.raw, 0) or 1
+        out["records_per_raw"] = round(sum(by_topic.values()) / raw_records, 2)
+        out["records_per_raw_by_topic"] = {t: round(n / raw_records, 2) for t, n in
+                                           sorted(by_topic.items(), key=lambda kv: -kv[1]) if n}
         if replay:
             before = time.perf_counter()
             subprocess.run([SCRM, "replay", "--from", str(loaded_ms), "--wait", "0", "--no-side-effects"],
