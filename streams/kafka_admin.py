@@ -121,6 +121,39 @@ async def group_lag(settings: Settings, group: str, topic_names: Iterable[str]) 
         return out
 
 
+async def oldest_pending_ms(settings: Settings, group: str, topic_names: Iterable[str], *,
+                            timeout_s: float = 5.0) -> int | None:
+    """The Kafka timestamp of the oldest record ``group`` has not committed on ``topic_names``: the
+    first record past the committed offset of every partition with lag, the smallest of those
+    (None: no lag). Raises TimeoutError when a lagging partition's record cannot be read in time."""
+    lagging = [p for p in await group_lag(settings, group, topic_names) if p.lag > 0]
+    if not lagging:
+        return None
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest", max_poll_records=len(lagging) * 10)
+    async with _started(settings, consumer):
+        ends = {TopicPartition(p.topic, p.partition): p.end for p in lagging}
+        starts = await consumer.beginning_offsets(list(ends))  # records before it are gone (retention)
+        tps = {tp: max(p.committed or 0, starts[tp]) for tp, p in zip(ends, lagging, strict=True)}
+        tps = {tp: offset for tp, offset in tps.items() if offset < ends[tp]}
+        if not tps:
+            return None
+        consumer.assign(list(tps))
+        for tp, offset in tps.items():
+            consumer.seek(tp, offset)
+        first: dict[TopicPartition, int] = {}
+        deadline = time.monotonic() + timeout_s
+        while len(first) < len(tps):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no record read past the committed offset of {len(tps) - len(first)} partition(s)")
+            for tp, batch in (await consumer.getmany(timeout_ms=int(left * 1000))).items():
+                if batch and tp not in first:
+                    first[tp] = batch[0].timestamp
+                    consumer.pause(tp)
+        return min(first.values())
+
+
 async def group_members(settings: Settings, group: str) -> list[str]:
     """The client ids of the group's live members (empty when nobody is consuming)."""
     admin = _admin(settings)
