@@ -29,6 +29,8 @@ import logging
 import time
 from typing import Any
 
+from aiokafka.errors import KafkaError
+
 from processors.engagement import Context, Engagement, Step, advance, apply_signal
 from processors.engagement_codec import dumps, loads
 from processors.errors import InvalidEvent
@@ -48,6 +50,7 @@ from streams.automation_records import (
 from streams.errors import DecodeError
 from streams.headers import EFFECTS, REPLAY, Headers, effects_off, header
 from streams.identity_records import observation_record
+from streams.kafka_admin import BrokerUnavailable, oldest_pending_ms
 from streams.mapping import from_avro
 from streams.rules import read_automations, read_lexicon, read_pack
 from streams.tables import bytes_table, lookup, write_as
@@ -256,7 +259,22 @@ async def send_ticks(at_ms: int) -> int:
     return signals.spec.partitions
 
 
+async def tick_time(now_ms: int) -> int:
+    """Where the leader's tick puts event time: ``now_ms``, or just before the oldest raw webhook the
+    normalize stage has not committed yet. Its signals will be appended after the tick, so a tick at
+    the wall clock during a backlog (a catch-up after an outage, a replay) would declare every
+    contact of the backlog silent up to now before its own earlier messages arrive."""
+    pending = await oldest_pending_ms(settings, settings.app_id, [topics["raw.whatsapp"].name])
+    return now_ms if pending is None else min(now_ms, pending - 1)
+
+
 if settings.clock_tick_seconds > 0:
     @app.timer(settings.clock_tick_seconds, on_leader=True, name="scrm.clock")  # type: ignore[untyped-decorator]
     async def clock_ticks() -> None:
-        await send_ticks(int(time.time() * 1000))
+        try:
+            at_ms = await tick_time(int(time.time() * 1000))
+        except (BrokerUnavailable, KafkaError, TimeoutError) as exc:  # the next tick tries again
+            logger.warning("clock tick skipped: the raw topics' backlog could not be read (%s)", type(exc).__name__)
+            stats.add(STAGE, "ticks_skipped")
+            return
+        await send_ticks(at_ms)
