@@ -3,7 +3,9 @@ the same broker and the same raw webhook records (``bench.e2e_data``).
 
 Per repeat (three by default, medians reported):
 
-* **ours, 1 worker / 2 workers** -- a backlog of raw webhooks is produced while no worker runs;
+* **ours, 1 worker / 2 workers** -- a backlog of raw webhooks is produced while no worker runs
+  (recorded traffic: each record stamped as received two seconds after its event time, as after an
+  outage; the worker's clock ticks stay behind the oldest record not yet normalized);
   `scrm worker` (RocksDB tables, embedded ClickHouse) then runs every stage: normalize + dedup,
   receipts, conversations + tagging, signals -> churn/automation/policy (dry-run sends), identity,
   and the ClickHouse sinks. Throughput runs from the first raw record taken to the moment every
@@ -13,7 +15,8 @@ Per repeat (three by default, medians reported):
 * **replay catch-up** -- then `scrm replay` of the whole backlog (side effects off) and the time
   until the worker has written every row again.
 * **latency** -- a fresh worker, caught up, gets raw records at a fixed rate (1,000/s and 80% of the
-  1-worker maximum) with ``received_at`` = the moment of producing; latency is each message row's
+  1-worker maximum), live (event times from about now), with ``received_at`` = the moment of
+  producing; latency is each message row's
   ``inserted_at - received_at`` (produced -> row in ClickHouse), p50/p99 over the run; with
   ``BENCH_E2E_LATENCY_RATES=50,100,150`` also at those rates (the latency curve below the maximum).
 * **ceiling** -- consume -> decode -> encode -> produce, no domain work (aiokafka; confluent-kafka).
@@ -45,7 +48,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.broker import free_port, local_broker
-from bench.e2e_data import Counts, count, raw_codec, records
+from bench.e2e_data import T0, Counts, count, raw_codec, records
 from bench.procs import cpu_s, rss_mb, worker_stats
 
 SCRM = str(Path(sys.executable).parent / "scrm")
@@ -184,19 +187,19 @@ async def records_by_topic(bootstrap: str, prefixes: tuple[str, ...]) -> dict[st
         await consumer.stop()
 
 
-async def _produce(bootstrap: str, topic: str, recs: Iterator[tuple[bytes, bytes]],
+async def _produce(bootstrap: str, topic: str, recs: Iterator[tuple[bytes, bytes, int | None]],
                    rate: float | None = None) -> float:
     """Produce ``recs`` (acks=all); at ``rate`` records/s when given. Returns achieved records/s."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
     await producer.start()
     try:
         started, n, pending = time.perf_counter(), 0, []
-        for key, value in recs:
+        for key, value, timestamp_ms in recs:
             if rate:
                 delay = started + n / rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            pending.append(await producer.send(topic, value, key=key))
+            pending.append(await producer.send(topic, value, key=key, timestamp_ms=timestamp_ms))
             n += 1
             if len(pending) >= 5000:
                 await asyncio.gather(*pending)
@@ -228,7 +231,6 @@ class Run:
 
 def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, replay: bool) -> dict[str, Any]:
     run = Run(bootstrap, tmp, name)
-    loaded_ms = int(time.time() * 1000) - 1000
     c = run.load(events, tag=name)
     workers = Workers(run.env, run.tmp, n_workers)
     workers.trend_every = max(c.raw // 10, 1)
@@ -272,7 +274,7 @@ def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, repl
                                            sorted(by_topic.items(), key=lambda kv: -kv[1]) if n}
         if replay:
             before = time.perf_counter()
-            subprocess.run([SCRM, "replay", "--from", str(loaded_ms), "--wait", "0", "--no-side-effects"],
+            subprocess.run([SCRM, "replay", "--from", str(T0 * 1000), "--wait", "0", "--no-side-effects"],
                            env={**run.env, "SCRM_WEB_PORT": str(workers.ports[0])}, check=True, capture_output=True)
             produced = time.perf_counter()
             _, done, _ = _wait(workers, all_rows(2), timeout_s, rss, f"{name} replay")
@@ -290,11 +292,12 @@ def latency(bootstrap: str, tmp: Path, name: str, rate: float, seconds: float) -
     workers.start()
     try:
         warm = count(400, tag=f"{name}w")
-        asyncio.run(_produce(bootstrap, run.raw, records(400, tag=f"{name}w", codec=raw_codec())))
+        asyncio.run(_produce(bootstrap, run.raw, records(400, tag=f"{name}w", codec=raw_codec(), live=True)))
         _wait(workers, lambda t: _written(t, "messages") >= warm.messages, 300, what=f"{name} warm-up")
         n = int(rate * seconds)
         paced = count(n, tag=f"{name}p")
-        achieved = asyncio.run(_produce(bootstrap, run.raw, records(n, tag=f"{name}p", codec=raw_codec()), rate))
+        paced_records = records(n, tag=f"{name}p", codec=raw_codec(), live=True)
+        achieved = asyncio.run(_produce(bootstrap, run.raw, paced_records, rate))
         ended = time.perf_counter()
         _, done, _ = _wait(workers, lambda t: _written(t, "messages") >= warm.messages + paced.messages, 1800,
                            what=f"{name} paced")

@@ -28,6 +28,7 @@ T0 = 1795136000
 TEXTS = ["你好，這件外套多少錢？有折扣嗎？", "我的包裹到哪了？什么时候发货", "Quiero hacer una devolución, llegó roto",
          "このバッグはいくらですか？サイズは？", "Qual o status do pedido 99123?", "thanks! do you ship to Macau?"]
 RETRY_EVERY = 20
+RECEIVED_AFTER_S = 2  # a backlog webhook reached the receiver this long after its event time
 
 
 def _contacts() -> int:
@@ -64,28 +65,30 @@ def _whatsapp(pnid: str, value: dict) -> bytes:
         ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def bodies(events: int, *, tag: str, contacts: int = CONTACTS) -> Iterator[tuple[str, bytes]]:
-    """(source, body) for about ``events`` raw webhooks (whole rounds); ids unique per ``tag``."""
+def bodies(events: int, *, tag: str, contacts: int = CONTACTS, t0: int = T0) -> Iterator[tuple[str, bytes, int]]:
+    """(source, body, event time in s) for about ``events`` raw webhooks (whole rounds) from ``t0``
+    on; ids unique per ``tag``."""
     n = 0
     j = 0
     while n < events:
         for i in range(contacts):
             if n >= events:
                 return
-            pnid, wa_id, at = PNIDS[i % len(PNIDS)], f"8526{i:07d}", T0 + j * 300 + i % 60
+            pnid, wa_id, at = PNIDS[i % len(PNIDS)], f"8526{i:07d}", t0 + j * 300 + i % 60
             inbound = _whatsapp(pnid, {
                 "contacts": [{"profile": {"name": "陳大文"}, "wa_id": wa_id}],
                 "messages": [{"from": wa_id, "id": f"wamid.{tag}.{i}.{j}", "timestamp": str(at), "type": "text",
                               "text": {"body": TEXTS[(i + j) % len(TEXTS)]}}]})
-            yield "whatsapp", inbound
+            yield "whatsapp", inbound, at
             if (i + j * contacts) % RETRY_EVERY == 0:
-                yield "whatsapp", inbound
+                yield "whatsapp", inbound, at + 30  # Meta's retry, after our 200 was lost
             reply = {"message_id": f"inbox.{tag}.{i}.{j}", "phone_number_id": pnid, "wa_id": wa_id,
                      "agent_id": f"agent-{i % 5}", "text": "收到，請稍等 / recibido", "timestamp": at + 60}
-            yield "agent_inbox", json.dumps(reply, ensure_ascii=False).encode()
+            yield "agent_inbox", json.dumps(reply, ensure_ascii=False).encode(), at + 60
             for kind, dt in (("read", 90), ("delivered", 70)):
-                yield "whatsapp", _whatsapp(pnid, {"statuses": [
-                    {"id": f"inbox.{tag}.{i}.{j}", "status": kind, "timestamp": str(at + dt), "recipient_id": wa_id}]})
+                status = {"id": f"inbox.{tag}.{i}.{j}", "status": kind, "timestamp": str(at + dt),
+                          "recipient_id": wa_id}
+                yield "whatsapp", _whatsapp(pnid, {"statuses": [status]}), at + dt
             n += 4 + ((i + j * contacts) % RETRY_EVERY == 0)
         j += 1
 
@@ -93,7 +96,7 @@ def bodies(events: int, *, tag: str, contacts: int = CONTACTS) -> Iterator[tuple
 def count(events: int, *, tag: str) -> Counts:
     c = Counts()
     previous = None
-    for source, body in bodies(events, tag=tag):
+    for source, body, _ in bodies(events, tag=tag):
         c.raw += 1
         if body == previous:
             c.retries += 1
@@ -108,9 +111,17 @@ def count(events: int, *, tag: str) -> Counts:
     return c
 
 
-def records(events: int, *, tag: str, codec: AvroCodec) -> Iterator[tuple[bytes, bytes]]:
-    """(key, value) raw-topic records, received (``received_at_ms``) at the time of encoding."""
-    for source, body in bodies(events, tag=tag):
-        env = envelope_of(source, body, {"content-type": "application/json"}, received_at_ms=int(time.time() * 1000),
+def records(events: int, *, tag: str, codec: AvroCodec,
+            live: bool = False) -> Iterator[tuple[bytes, bytes, int | None]]:
+    """(key, value, Kafka timestamp ms) raw-topic records.
+
+    Default, a backlog: events from ``T0`` on, each received (``received_at_ms`` and the record's
+    timestamp, as the receiver stamps them) ``RECEIVED_AFTER_S`` after its event time: traffic
+    recorded while no worker ran (an outage's backlog, a replay). ``live``: events from about now,
+    received at the time of encoding (timestamp None: the producer's clock), for the latency part."""
+    t0 = int(time.time()) - 60 if live else T0
+    for source, body, at in bodies(events, tag=tag, t0=t0):
+        received_ms = int(time.time() * 1000) if live else (at + RECEIVED_AFTER_S) * 1000
+        env = envelope_of(source, body, {"content-type": "application/json"}, received_at_ms=received_ms,
                           signature_verified=True)
-        yield raw_key(env), codec.dumps(to_avro(env))
+        yield raw_key(env), codec.dumps(to_avro(env)), None if live else received_ms
