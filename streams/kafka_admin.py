@@ -132,10 +132,9 @@ async def oldest_pending_ms(settings: Settings, group: str, topic_names: Iterabl
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
                                 auto_offset_reset="earliest", max_poll_records=len(lagging) * 10)
     async with _started(settings, consumer):
-        ends = {TopicPartition(p.topic, p.partition): p.end for p in lagging}
-        starts = await consumer.beginning_offsets(list(ends))  # records before it are gone (retention)
-        tps = {tp: max(p.committed or 0, starts[tp]) for tp, p in zip(ends, lagging, strict=True)}
-        tps = {tp: offset for tp, offset in tps.items() if offset < ends[tp]}
+        by_tp = {TopicPartition(p.topic, p.partition): p for p in lagging}
+        starts = await consumer.beginning_offsets(list(by_tp))  # records before it are gone (retention)
+        tps = {tp: offset for tp, p in by_tp.items() if (offset := max(p.committed or 0, starts[tp])) < p.end}
         if not tps:
             return None
         consumer.assign(list(tps))
