@@ -13,6 +13,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from streams.errors import ConfigError
 
 BUDGET_OPTION = "scrm_memory_bytes"  # the table option carrying the RocksDB budget (``streams.rocksdb_memory``)
+# the worker's stages (SCRM_STAGES) and what each reads (``streams.agents``)
+STAGES = {
+    "normalize": "raw.whatsapp, raw.crm -> messages, statuses, preferences, signals, crm.changes",
+    "state": "statuses, messages -> message.state, conversations, tags",
+    "automation": "signals -> decisions, outbound, crm.writes, scores, identity",
+    "identity": "identity -> contacts, contact.merges, contact.conflicts",
+    "crm": "crm.writes -> the CRM, crm.write.results",
+    "sender": "outbound -> WhatsApp, outbound.sends",
+    "sinks": "every topic with a ClickHouse table -> ClickHouse",
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,7 @@ class Settings:
     sink_batch_seconds: float = 1.0
     automation_batch_size: int = 500  # signals the automation stage takes at once: one producer flush each
     automation_batch_seconds: float = 0.1  # ... or what arrived within this long
+    stages: str = "all"  # the stages this worker runs: all, or a comma list of STAGES (e.g. normalize,state,sinks)
     event_loop: str = "uvloop"  # uvloop | asyncio: the worker's event loop (uvloop: less CPU per event)
     producer_linger_ms: float = 10.0  # the producer waits this long to fill a batch: fewer, larger produce requests
     body_ttl_days: int = 180
@@ -132,6 +143,9 @@ class Settings:
             raise ConfigError("SCRM_SINK_BATCH_SIZE must be >= 1 and SCRM_SINK_BATCH_SECONDS > 0")
         if self.automation_batch_size < 1 or self.automation_batch_seconds <= 0:
             raise ConfigError("SCRM_AUTOMATION_BATCH_SIZE must be >= 1 and SCRM_AUTOMATION_BATCH_SECONDS > 0")
+        unknown = sorted(set(self.stage_names) - set(STAGES))
+        if unknown or not self.stage_names:
+            raise ConfigError(f"SCRM_STAGES={self.stages!r}: use all, or a comma list of {', '.join(STAGES)}")
         if self.event_loop not in ("uvloop", "asyncio"):
             raise ConfigError(f"SCRM_EVENT_LOOP={self.event_loop!r}: use uvloop or asyncio")
         if not 0 <= self.producer_linger_ms <= 1000:
@@ -151,6 +165,13 @@ class Settings:
         if self.sender_max_attempts < 1 or self.sender_number_mps <= 0 or self.sender_recipient_gap_seconds < 0:
             raise ConfigError("SCRM_SENDER_MAX_ATTEMPTS must be >= 1, SCRM_SENDER_NUMBER_MPS > 0 and "
                               "SCRM_SENDER_RECIPIENT_GAP_SECONDS >= 0")
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """The stages this worker runs, in STAGES order when ``all``."""
+        if self.stages.strip() == "all":
+            return tuple(STAGES)
+        return tuple(s.strip() for s in self.stages.split(",") if s.strip())
 
     @staticmethod
     def secrets(value: str | None) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sinks.clickhouse.backend import is_read_only
 from sinks.errors import SinkError
 from streams import erasures
-from streams.app import app, metrics, stats, warehouse
+from streams.app import app, metrics, settings, stats, warehouse
 
 
 def _json(view: web.View, doc: Any, status: int = 200) -> web.Response:
@@ -46,7 +46,8 @@ class SqlView(web.View):
 class HealthView(web.View):
     async def get(self, request: web.Request) -> web.Response:
         loop = type(asyncio.get_running_loop()).__module__.split(".")[0]  # uvloop | asyncio (SCRM_EVENT_LOOP)
-        return _json(self, {"status": "ok", "app": app.conf.id, "event_loop": loop})
+        return _json(self, {"status": "ok", "app": app.conf.id, "event_loop": loop,
+                            "stages": list(settings.stage_names)})
 
 
 @app.page("/stats/")

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from streams.errors import ConfigError
-from streams.settings import BUDGET_OPTION, Settings
+from streams.settings import BUDGET_OPTION, STAGES, Settings
 
 
 def test_defaults_are_the_embedded_setup():
@@ -57,3 +57,11 @@ def test_table_options_share_one_rocksdb_budget_and_set_the_retention():
     assert options["max_write_buffer_number"] == 2 and options["ttl"] == 8 * 86400
     assert "ttl" not in s.table_options()
     assert s.changelog_config(8) == {"cleanup.policy": "compact,delete", "retention.ms": str(8 * 86_400_000)}
+
+
+def test_stages_are_all_by_default_or_a_checked_list():
+    assert Settings.from_env({}).stage_names == tuple(STAGES)
+    assert Settings.from_env({"SCRM_STAGES": " normalize, sinks "}).stage_names == ("normalize", "sinks")
+    for bad in ("normalize,churn", ",", "all,sinks"):
+        with pytest.raises(ConfigError, match=r"SCRM_STAGES=.*use all, or a comma list of normalize, state"):
+            Settings.from_env({"SCRM_STAGES": bad})
