@@ -12,6 +12,10 @@ Per repeat (three by default, medians reported):
   message and status row is written; CPU is the worker processes' user + system time over that span
   (µs per raw event). RSS is sampled every 0.25 s. ``events_per_s_all_stages`` runs until the
   automation stage (off the rows' path) has applied every message and status signal as well.
+* **ours on the peer's job** (``peerjob``) -- 1 worker with ``SCRM_STAGES=normalize,state,sinks``:
+  normalize + dedup, receipts, conversations + tagging and the ClickHouse sinks (still more than
+  the peer: receipt and conversation state, the raw archive, the signals produced for a stage
+  that does not run); ``ratio_peerjob_to_quix`` compares the same job.
 * **replay catch-up** -- then `scrm replay` of the whole backlog (side effects off) and the time
   until the worker has written every row again.
 * **latency** -- a fresh worker, caught up, gets raw records at a fixed rate (1,000/s and 80% of the
@@ -52,7 +56,8 @@ from bench.e2e_data import T0, Counts, count, raw_codec, records
 from bench.procs import cpu_s, rss_mb, worker_stats
 
 SCRM = str(Path(sys.executable).parent / "scrm")
-PARTS = ("ours1", "ours2", "replay", "latency", "aiokafka", "confluent", "quix")
+PARTS = ("ours1", "ours2", "replay", "peerjob", "latency", "aiokafka", "confluent", "quix")
+PEER_JOB_STAGES = "normalize,state,sinks"  # the peer's job and a little more (receipts, conversations)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -229,8 +234,11 @@ class Run:
 
 # ---------------------------------------------------------------- the parts
 
-def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, replay: bool) -> dict[str, Any]:
+def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, replay: bool,
+         stages: str | None = None) -> dict[str, Any]:
     run = Run(bootstrap, tmp, name)
+    if stages:
+        run.env["SCRM_STAGES"] = stages
     c = run.load(events, tag=name)
     workers = Workers(run.env, run.tmp, n_workers)
     workers.trend_every = max(c.raw // 10, 1)
@@ -260,9 +268,10 @@ def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, repl
             a = t.get("automation", {})
             return a.get("processed", 0) - a.get("ticks", 0) >= c.messages + c.statuses
         try:
-            _, all_done, _ = _wait(workers, all_signals, timeout_s, rss, f"{name} automation")
-            out["all_stages_s"] = round(all_done - first, 2)
-            out["events_per_s_all_stages"] = round(c.raw / (all_done - first))
+            if not stages:  # with a subset of stages, the rows are the end
+                _, all_done, _ = _wait(workers, all_signals, timeout_s, rss, f"{name} automation")
+                out["all_stages_s"] = round(all_done - first, 2)
+                out["events_per_s_all_stages"] = round(c.raw / (all_done - first))
         except Stalled as exc:
             out["all_stages_stalled"] = str(exc)
         # what one raw webhook became by the time every signal was applied (identity and CRM writes
@@ -344,6 +353,8 @@ def repeat(bootstrap: str, tmp: Path, r: int, events: int, only: set[str]) -> di
         out["ours1"] = ours(bootstrap, tmp, f"r{r}one", events, 1, replay="replay" in only)
     if "ours2" in only:
         out["ours2"] = ours(bootstrap, tmp, f"r{r}two", events, 2, replay=False)
+    if "peerjob" in only:
+        out["peerjob"] = ours(bootstrap, tmp, f"r{r}job", events, 1, replay=False, stages=PEER_JOB_STAGES)
     if only & {"aiokafka", "confluent", "quix"}:  # one backlog the contenders share
         shared = Run(bootstrap, tmp, f"r{r}peer")
         c = shared.load(events, tag=f"r{r}peer")
@@ -392,7 +403,10 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "ours2_events_per_s_all_stages": ("ours2", "events_per_s_all_stages"),
         "ours1_cpu_us_per_event": ("ours1", "cpu_us_per_event"),
         "ours2_cpu_us_per_event": ("ours2", "cpu_us_per_event"),
-        "ours1_rss_mb_end": ("ours1", "rss_mb_end"), "replay_events_per_s": ("ours1", "replay", "events_per_s"),
+        "ours1_rss_mb_end": ("ours1", "rss_mb_end"),
+        "peerjob_events_per_s": ("peerjob", "events_per_s"),
+        "peerjob_cpu_us_per_event": ("peerjob", "cpu_us_per_event"),
+        "replay_events_per_s": ("ours1", "replay", "events_per_s"),
         "aiokafka_events_per_s": ("aiokafka", "events_per_s"), "confluent_events_per_s": ("confluent", "events_per_s"),
         "quix_events_per_s": ("quix", "events_per_s"), "quix_cpu_us_per_event": ("quix", "cpu_us_per_event"),
         "latency_1000_p50_ms": ("latency", "at_1000", "p50_ms"),
@@ -410,6 +424,8 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     m["ratio_ours_to_aiokafka"] = ratio("ours1_events_per_s", "aiokafka_events_per_s")
     m["ratio_ours_to_confluent"] = ratio("ours1_events_per_s", "confluent_events_per_s")
     m["ratio_ours_to_quix"] = ratio("ours1_events_per_s", "quix_events_per_s")
+    m["ratio_peerjob_to_quix"] = ratio("peerjob_events_per_s", "quix_events_per_s")
+    m["ratio_peerjob_to_aiokafka"] = ratio("peerjob_events_per_s", "aiokafka_events_per_s")
     m["scaling_2_workers"] = ratio("ours2_events_per_s", "ours1_events_per_s")
     return m
 
