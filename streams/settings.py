@@ -146,6 +146,9 @@ class Settings:
         unknown = sorted(set(self.stage_names) - set(STAGES))
         if unknown or not self.stage_names:
             raise ConfigError(f"SCRM_STAGES={self.stages!r}: use all, or a comma list of {', '.join(STAGES)}")
+        if "automation" in self.stage_names and "normalize" not in self.stage_names:
+            raise ConfigError(f"SCRM_STAGES={self.stages!r}: automation needs normalize in the same worker "
+                              "(its clock ticks follow how far normalize has read the raw topic)")
         if self.event_loop not in ("uvloop", "asyncio"):
             raise ConfigError(f"SCRM_EVENT_LOOP={self.event_loop!r}: use uvloop or asyncio")
         if not 0 <= self.producer_linger_ms <= 1000:

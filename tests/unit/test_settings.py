@@ -65,3 +65,5 @@ def test_stages_are_all_by_default_or_a_checked_list():
     for bad in ("normalize,churn", ",", "all,sinks"):
         with pytest.raises(ConfigError, match=r"SCRM_STAGES=.*use all, or a comma list of normalize, state"):
             Settings.from_env({"SCRM_STAGES": bad})
+    with pytest.raises(ConfigError, match="automation needs normalize"):
+        Settings.from_env({"SCRM_STAGES": "automation,sinks"})
