@@ -14,7 +14,7 @@ import sys
 
 from bench import gauge
 
-BENCHMARKS = ["codec", "hot_path", "receiver", "automation", "stream_state", "sinks", "e2e"]
+BENCHMARKS = ["codec", "hot_path", "receiver", "automation", "stream_state", "sinks", "faust_floor", "e2e"]
 
 
 def main(names: list[str]) -> None:
