@@ -14,7 +14,7 @@ from phonenumbers import timezone
 UTC_ZONE = ZoneInfo("UTC")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)  # once per number: every message of a contact asks again (parsing is the cost)
 def zone_for(phone_e164: str | None, default: str = "UTC") -> ZoneInfo:
     fallback = _zone(default) or UTC_ZONE
     if not phone_e164:
