@@ -13,7 +13,8 @@ CPU is the agent process's user + system time from its first record to its last 
 
     .venv/bin/python -m bench faust_floor
     python -m bench.faust_floor child SHAPE BOOTSTRAP TOPIC EVENTS WORKDIR   (one agent; logs one JSON line)
-Knobs: BENCH_FLOOR_EVENTS (records, 20,000), BENCH_FLOOR_REPEATS (3).
+Knobs: BENCH_FLOOR_EVENTS (records, 20,000), BENCH_FLOOR_REPEATS (3), BENCH_FLOOR_FAUST (Faust
+settings over the worker's, as JSON: '{"broker_commit_every": 20000}').
 """
 
 from __future__ import annotations
@@ -42,10 +43,13 @@ def child(shape: str, bootstrap: str, topic: str, events: int, workdir: str) -> 
 
     from bench.procs import own_cpu_s
 
-    app = faust.App(f"floor-{shape}-{os.getpid()}", broker=f"kafka://{bootstrap}", datadir=workdir,
-                    autodiscover=False, web_enabled=False, consumer_auto_offset_reset="earliest",
-                    topic_replication_factor=1, producer_acks=-1, producer_linger=0.01, broker_commit_every=1000,
-                    broker_commit_interval=1.0, store="rocksdb://", stream_wait_empty=False)
+    conf: dict[str, Any] = {
+        "autodiscover": False, "web_enabled": False, "consumer_auto_offset_reset": "earliest",
+        "topic_replication_factor": 1, "producer_acks": -1, "producer_linger": 0.01, "broker_commit_every": 1000,
+        "broker_commit_interval": 1.0, "store": "rocksdb://", "stream_wait_empty": False,
+        **json.loads(os.environ.get("BENCH_FLOOR_FAUST", "{}")),  # other Faust settings to try, as JSON
+    }
+    app = faust.App(f"floor-{shape}-{os.getpid()}", broker=f"kafka://{bootstrap}", datadir=workdir, **conf)
     raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     source = app.topic(topic, partitions=PARTITIONS, **raw)
     out = app.topic(f"{topic}.{shape}.{os.getpid()}", partitions=PARTITIONS, internal=True, **raw)
