@@ -15,7 +15,8 @@ from streams.errors import ConfigError
 BUDGET_OPTION = "scrm_memory_bytes"  # the table option carrying the RocksDB budget (``streams.rocksdb_memory``)
 # the worker's stages (SCRM_STAGES) and what each reads (``streams.agents``)
 STAGES = {
-    "normalize": "raw.whatsapp, raw.crm -> messages, statuses, preferences, signals, crm.changes",
+    "normalize": "raw.whatsapp, raw.crm -> messages, statuses, preferences, signals, business.events, crm.changes, "
+                 "identity",
     "state": "statuses, messages -> message.state, conversations, tags",
     "automation": "signals -> decisions, outbound, crm.writes, scores, identity",
     "identity": "identity -> contacts, contact.merges, contact.conflicts",
