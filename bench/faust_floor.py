@@ -9,7 +9,12 @@ over a topic of 4 partitions holding the bench's raw webhook records, in three s
 * ``forward_table`` -- and also write the record to a Faust table (RocksDB + changelog), the shape
   of a stateful stage (dedup, receipts, conversations).
 
-CPU is the agent process's user + system time from its first record to its last (µs per record).
+and, for comparison, ``lean_table``: the ``forward_table`` hop written on aiokafka and rocksdict
+directly (no Faust) -- consume a batch, per record a RocksDB put, the record sent on and a changelog
+record sent to the same partition, then one producer flush and one offset commit per batch: what
+a stage runtime under our own control would pay per stateful hop.
+
+CPU is the process's user + system time from its first record to its last (µs per record).
 
     .venv/bin/python -m bench faust_floor
     python -m bench.faust_floor child SHAPE BOOTSTRAP TOPIC EVENTS WORKDIR   (one agent; logs one JSON line)
@@ -31,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-SHAPES = ("consume", "forward", "forward_table")
+SHAPES = ("consume", "forward", "forward_table", "lean_table")
 PARTITIONS = 4
 
 
@@ -75,6 +80,49 @@ def child(shape: str, bootstrap: str, topic: str, events: int, workdir: str) -> 
 
     sys.argv = [sys.argv[0], "worker", "-l", "warn"]
     app.main()
+
+
+async def lean(bootstrap: str, topic: str, events: int, workdir: str) -> dict[str, float]:
+    """The stateful hop on aiokafka + rocksdict: at-least-once (outputs flushed before the commit)."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from rocksdict import Rdict
+
+    from bench.procs import own_cpu_s
+
+    out, changelog = f"{topic}.lean.{os.getpid()}", f"{topic}.lean-changelog.{os.getpid()}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(out, PARTITIONS, 1), NewTopic(changelog, PARTITIONS, 1)])
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"lean-{os.getpid()}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=10)
+    db = Rdict(f"{workdir}/lean-db")
+    await consumer.start()
+    await producer.start()
+    n, first, cpu0 = 0, 0.0, 0.0
+    try:
+        while n < events:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
+            for tp, records in batches.items():
+                for m in records:
+                    if n == 0:
+                        first, cpu0 = time.perf_counter(), own_cpu_s()
+                    key = m.key or b"-"
+                    db[key] = m.value
+                    await producer.send(out, m.value, key=key, partition=tp.partition)
+                    await producer.send(changelog, m.value, key=key, partition=tp.partition)
+                    n += 1
+            await producer.flush()
+            await consumer.commit()
+        return {"events": n, "elapsed_s": time.perf_counter() - first, "cpu_s": own_cpu_s() - cpu0}
+    finally:
+        await producer.stop()
+        await consumer.stop()
+        db.close()
 
 
 def _produce(bootstrap: str, topic: str, events: int) -> None:
@@ -128,6 +176,11 @@ def run() -> dict[str, Any]:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["child"]:
         shape, bootstrap, topic, n, workdir = sys.argv[2:7]
-        child(shape, bootstrap, topic, int(n), workdir)
+        if shape == "lean_table":
+            import uvloop
+
+            print(json.dumps(uvloop.run(lean(bootstrap, topic, int(n), workdir))), flush=True)
+        else:
+            child(shape, bootstrap, topic, int(n), workdir)
     else:
         print(json.dumps(run(), indent=2))
