@@ -85,18 +85,12 @@ def child(shape: str, bootstrap: str, topic: str, events: int, workdir: str) -> 
 async def lean(bootstrap: str, topic: str, events: int, workdir: str) -> dict[str, float]:
     """The stateful hop on aiokafka + rocksdict: at-least-once (outputs flushed before the commit)."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from rocksdict import Rdict
 
     from bench.procs import own_cpu_s
 
     out, changelog = f"{topic}.lean.{os.getpid()}", f"{topic}.lean-changelog.{os.getpid()}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(out, PARTITIONS, 1), NewTopic(changelog, PARTITIONS, 1)])
-    finally:
-        await admin.close()
+    await _create_topics(bootstrap, out, changelog)
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"lean-{os.getpid()}",
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=10)
@@ -125,20 +119,22 @@ async def lean(bootstrap: str, topic: str, events: int, workdir: str) -> dict[st
         db.close()
 
 
-def _produce(bootstrap: str, topic: str, events: int) -> None:
+async def _create_topics(bootstrap: str, *names: str) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, PARTITIONS, 1) for name in names])
+    finally:
+        await admin.close()
+
+
+def _produce(bootstrap: str, topic: str, events: int) -> None:
     from bench.e2e import _produce as produce
     from bench.e2e_data import raw_codec, records
 
-    async def create() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
-        finally:
-            await admin.close()
-    asyncio.run(create())
+    asyncio.run(_create_topics(bootstrap, topic))
     asyncio.run(produce(bootstrap, topic, records(events, tag="floor", codec=raw_codec())))
 
 
