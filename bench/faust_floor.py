@@ -1,7 +1,8 @@
 """The Faust floor: what one Faust stage hop costs on this broker with no domain work, against the
 aiokafka ceiling (``bench.e2e_ceiling``) -- the per-hop price every stage of our worker pays.
 
-One Faust agent (uvloop, RocksDB table store, acks=all, the worker's commit and linger settings)
+One Faust agent (uvloop, RocksDB table store, acks=all, the worker's commit and linger settings and
+its root logger kept at ``-l warn``)
 over a topic of 4 partitions holding the bench's raw webhook records, in three shapes:
 
 * ``consume`` -- iterate ``stream.events()`` and count;
@@ -47,6 +48,9 @@ def child(shape: str, bootstrap: str, topic: str, events: int, workdir: str) -> 
     import faust
 
     from bench.procs import own_cpu_s
+    from streams.logs import keep_root_level
+
+    keep_root_level()  # as the worker: without it Faust's spinner leaves every logger.debug building records
 
     conf: dict[str, Any] = {
         "autodiscover": False, "web_enabled": False, "consumer_auto_offset_reset": "earliest",
