@@ -32,6 +32,9 @@ def load_kafka_module():  # type: ignore[no-untyped-def]
     return module
 
 
+BROKER_PIDS: list[int] = []  # of the brokers local_broker() runs now
+
+
 @contextmanager
 def local_broker() -> Iterator[str]:
     external = os.environ.get("SCRM_BENCH_KAFKA_BOOTSTRAP")
@@ -41,7 +44,16 @@ def local_broker() -> Iterator[str]:
     kafka = load_kafka_module()
     with tempfile.TemporaryDirectory(prefix="scrm-bench-kafka-") as tmp:
         state = kafka.start(kafka.BrokerConfig(Path(tmp), free_port(), free_port(), heap="1g"))
+        BROKER_PIDS.append(state["pid"])
         try:
             yield state["bootstrap"]
         finally:
+            BROKER_PIDS.remove(state["pid"])
             kafka.stop(Path(tmp))
+
+
+def broker_cpu_s() -> float:
+    """CPU seconds of the broker(s) this process started (0 with SCRM_BENCH_KAFKA_BOOTSTRAP)."""
+    from bench.procs import cpu_s
+
+    return sum(cpu_s(pid) for pid in BROKER_PIDS)

@@ -5,13 +5,17 @@ Per repeat (three by default, medians reported):
 
 * **ours, 1 worker / 2 workers** -- a backlog of raw webhooks is produced while no worker runs
   (recorded traffic: each record stamped as received two seconds after its event time, as after an
-  outage; the worker's clock ticks stay behind the oldest record not yet normalized);
+  outage; no clock ticks, so the traffic's own event time drives the timers: with ticks the wall
+  clock would fire every contact's timers for the weeks between the traffic and today);
   `scrm worker` (RocksDB tables, embedded ClickHouse) then runs every stage: normalize + dedup,
   receipts, conversations + tagging, signals -> churn/automation/policy (dry-run sends), identity,
   and the ClickHouse sinks. Throughput runs from the first raw record taken to the moment every
   message and status row is written; CPU is the worker processes' user + system time over that span
   (µs per raw event). RSS is sampled every 0.25 s. ``events_per_s_all_stages`` runs until the
-  automation stage (off the rows' path) has applied every message and status signal as well.
+  automation stage (off the rows' path) has applied every message and status signal as well;
+  ``events_per_s_every_stage`` (and its CPU) until the worker's consumer group has committed every
+  record of every topic it reads -- the CRM writer, the sender and identity resolution, further
+  behind, included.
 * **ours on the peer's job** (``peerjob``) -- 1 worker with ``SCRM_STAGES=normalize,state,sinks``:
   normalize + dedup, receipts, conversations + tagging and the ClickHouse sinks (still more than
   the peer: receipt and conversation state, the raw archive, the signals produced for a stage
@@ -50,9 +54,10 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.broker import free_port, local_broker
-from bench.e2e_data import T0, Counts, count, raw_codec, records
+from bench.broker import broker_cpu_s, free_port, local_broker
+from bench.e2e_data import T0, Counts, count, partition_shares, raw_codec, records
 from bench.procs import cpu_s, rss_mb, worker_stats
 
 SCRM = str(Path(sys.executable).parent / "scrm")
@@ -73,6 +78,7 @@ class Workers:
         self.env, self.tmp, self.ports, self.procs = env, tmp, [free_port() for _ in range(n)], []
         self.logs = [tmp / f"worker{i}.log" for i in range(n)]
         self.cpu_at_first = 0.0
+        self.broker_cpu_at_first = 0.0
         self.trend_every = 0  # record (raw records normalized, RSS MB) every this many records
         self.trend: list[tuple[int, int]] = []
 
@@ -160,6 +166,7 @@ def _wait(workers: Workers, done: Callable[[dict[str, dict[str, int]]], bool], t
                   file=sys.stderr, flush=True)
         if first is None and taken > 0:
             first, workers.cpu_at_first = time.perf_counter(), workers.cpu_s()
+            workers.broker_cpu_at_first = broker_cpu_s()
         if done(t):
             return first, time.perf_counter(), t
         progress = (taken, _written(t, "messages"), _written(t, "statuses"))
@@ -172,6 +179,39 @@ def _wait(workers: Workers, done: Callable[[dict[str, dict[str, int]]], bool], t
                   f"statuses {_written(t, 'statuses')}", file=sys.stderr)
         time.sleep(0.25)
     raise RuntimeError(f"{what}: not done in {timeout_s:.0f} s; last stats {json.dumps(t)[:1500]}")
+
+
+# Inputs of the stages behind the automation stage (CRM writer, sender, identity): they may still
+# be working when every row is written and every signal applied.
+OFF_PATH_INPUTS = ("crm.writes", "outbound", "identity")
+
+
+async def caught_up(bootstrap: str, group: str, prefix: str, required: tuple[str, ...], timeout_s: float,
+                    workers: Workers) -> float:
+    """Poll (every 0.25 s) until the app's consumer group has committed every record of every topic
+    it reads, each of ``required`` (under ``prefix``) included once it holds records; returns
+    that moment (``time.perf_counter()``). Committed offsets trail processing by up to the commit
+    interval (1 s)."""
+    admin, consumer = AIOKafkaAdminClient(bootstrap_servers=bootstrap), AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        needed = [TopicPartition(f"{prefix}.{t}", p) for t in required
+                  for p in consumer._client.cluster.partitions_for_topic(f"{prefix}.{t}") or ()]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            workers.check()
+            committed = {tp: m.offset for tp, m in (await admin.list_consumer_group_offsets(group)).items()
+                         if m.offset >= 0}
+            ends = await consumer.end_offsets(sorted({*committed, *needed}))
+            if all(committed.get(tp, 0) >= end for tp, end in ends.items()):
+                return time.perf_counter()
+            await asyncio.sleep(0.25)
+        raise Stalled(f"{group}: inputs not consumed in {timeout_s:.0f} s", {})
+    finally:
+        await consumer.stop()
+        await admin.close()
 
 
 # ---------------------------------------------------------------- traffic
@@ -223,6 +263,10 @@ class Run:
         self.tmp.mkdir()
         self.env = {**os.environ, "SCRM_KAFKA_BOOTSTRAP": bootstrap, "SCRM_TOPIC_PREFIX": f"{name}.",
                     "SCRM_APP_ID": f"bench-{name}", "SCRM_LOG_LEVEL": "warning", "SCRM_STALL_SECONDS": "0",
+                    # no clock ticks: once the backlog is read a tick carries the wall clock, and every
+                    # contact's timers would fire for the weeks from T0 to today (a workload that grows
+                    # with the calendar); the traffic's own event time drives the timers
+                    "SCRM_CLOCK_TICK_SECONDS": "0",
                     "SCRM_DATA_DIR": f"{self.tmp}/cli", "SCRM_CLICKHOUSE_PATH": f"{self.tmp}/cli-clickhouse"}
         self.bootstrap, self.raw = bootstrap, f"{name}.raw.whatsapp"
         subprocess.run([SCRM, "topics", "create"], env=self.env, check=True, capture_output=True)
@@ -256,7 +300,8 @@ def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, repl
                     "messages_written": _written(exc.totals, "messages"),
                     "statuses_written": _written(exc.totals, "statuses")}
         assert first is not None
-        cpu = workers.cpu_s() - workers.cpu_at_first  # from the first record taken (start-up excluded)
+        cpu_first, broker_cpu_first = workers.cpu_at_first, workers.broker_cpu_at_first  # the next waits set them again
+        cpu = workers.cpu_s() - cpu_first  # from the first record taken (start-up excluded)
         out: dict[str, Any] = {
             "raw_events": c.raw, "elapsed_s": round(last - first, 2), "events_per_s": round(c.raw / (last - first)),
             "cpu_us_per_event": round(cpu / c.raw * 1e6), "rss_mb_peak": round(max(rss)),
@@ -272,10 +317,19 @@ def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, repl
                 _, all_done, _ = _wait(workers, all_signals, timeout_s, rss, f"{name} automation")
                 out["all_stages_s"] = round(all_done - first, 2)
                 out["events_per_s_all_stages"] = round(c.raw / (all_done - first))
+            every_done = asyncio.run(caught_up(bootstrap, run.env["SCRM_APP_ID"], name,
+                                               () if stages else OFF_PATH_INPUTS, timeout_s, workers))
+            cpu = workers.cpu_s() - cpu_first
+            out["every_stage_s"] = round(every_done - first, 2)
+            out["events_per_s_every_stage"] = round(c.raw / (every_done - first))
+            out["cpu_us_per_event_every_stage"] = round(cpu / c.raw * 1e6)
+            # cores busy over that span: the workers (all their threads) and the broker beside them
+            out["cores_every_stage"] = {"workers": round(cpu / (every_done - first), 2),
+                                        "broker": round((broker_cpu_s() - broker_cpu_first) / (every_done - first), 2)}
         except Stalled as exc:
             out["all_stages_stalled"] = str(exc)
-        # what one raw webhook became by the time every signal was applied (identity and CRM writes
-        # may still be behind; a replay below would count twice)
+        # what one raw webhook became once every stage had consumed its input (a replay below
+        # would count twice)
         by_topic = asyncio.run(records_by_topic(bootstrap, (f"{name}.", f"bench-{name}-")))
         raw_records = by_topic.pop(run.raw, 0) or 1
         out["records_per_raw"] = round(sum(by_topic.values()) / raw_records, 2)
@@ -401,11 +455,17 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "ours1_events_per_s": ("ours1", "events_per_s"), "ours2_events_per_s": ("ours2", "events_per_s"),
         "ours1_events_per_s_all_stages": ("ours1", "events_per_s_all_stages"),
         "ours2_events_per_s_all_stages": ("ours2", "events_per_s_all_stages"),
+        "ours1_events_per_s_every_stage": ("ours1", "events_per_s_every_stage"),
+        "ours2_events_per_s_every_stage": ("ours2", "events_per_s_every_stage"),
+        "ours1_cpu_us_per_event_every_stage": ("ours1", "cpu_us_per_event_every_stage"),
+        "ours2_cpu_us_per_event_every_stage": ("ours2", "cpu_us_per_event_every_stage"),
         "ours1_cpu_us_per_event": ("ours1", "cpu_us_per_event"),
         "ours2_cpu_us_per_event": ("ours2", "cpu_us_per_event"),
         "ours1_rss_mb_end": ("ours1", "rss_mb_end"),
         "peerjob_events_per_s": ("peerjob", "events_per_s"),
         "peerjob_cpu_us_per_event": ("peerjob", "cpu_us_per_event"),
+        "peerjob_events_per_s_every_stage": ("peerjob", "events_per_s_every_stage"),
+        "peerjob_cpu_us_per_event_every_stage": ("peerjob", "cpu_us_per_event_every_stage"),
         "replay_events_per_s": ("ours1", "replay", "events_per_s"),
         "aiokafka_events_per_s": ("aiokafka", "events_per_s"), "confluent_events_per_s": ("confluent", "events_per_s"),
         "quix_events_per_s": ("quix", "events_per_s"), "quix_cpu_us_per_event": ("quix", "cpu_us_per_event"),
@@ -427,6 +487,12 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     m["ratio_peerjob_to_quix"] = ratio("peerjob_events_per_s", "quix_events_per_s")
     m["ratio_peerjob_to_aiokafka"] = ratio("peerjob_events_per_s", "aiokafka_events_per_s")
     m["scaling_2_workers"] = ratio("ours2_events_per_s", "ours1_events_per_s")
+    # the same ratios with every stage done (the rows figures above leave the state stages' tables,
+    # automation, CRM writes, sends and identity partly behind)
+    m["ratio_ours_every_stage_to_aiokafka"] = ratio("ours1_events_per_s_every_stage", "aiokafka_events_per_s")
+    m["ratio_ours_every_stage_to_quix"] = ratio("ours1_events_per_s_every_stage", "quix_events_per_s")
+    m["ratio_peerjob_every_stage_to_quix"] = ratio("peerjob_events_per_s_every_stage", "quix_events_per_s")
+    m["scaling_2_workers_every_stage"] = ratio("ours2_events_per_s_every_stage", "ours1_events_per_s_every_stage")
     return m
 
 
@@ -442,7 +508,8 @@ def run() -> dict[str, Any]:
         for r in range(repeats):
             runs.append(repeat(bootstrap, Path(tmp), r, events, only))
             print(json.dumps({"repeat": r, **runs[-1]}), file=sys.stderr)
-    return {"events": events, "repeats": repeats, "median": summary(runs), "runs": runs}
+    return {"events": events, "repeats": repeats, "raw_partition_shares": partition_shares(events),
+            "median": summary(runs), "runs": runs}
 
 
 if __name__ == "__main__":

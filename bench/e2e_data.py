@@ -5,10 +5,12 @@ contender (our worker, the aiokafka/confluent-kafka ceilings, the Quix Streams p
 Per round and contact: an inbound text in one of six languages, an agent-inbox reply, its `read`
 then `delivered` receipt (read first: a regression the receipts stage must absorb), and every
 20th inbound webhook twice (a Meta retry: dedup must drop it). Contacts are spread over eight
-business numbers, so the raw topic's four partitions all carry traffic (the raw topic is keyed by
-phone_number_id: one business number is one partition). ``BENCH_E2E_CONTACTS`` (default 5,000)
-sets the number of contacts: every round's contacts write within one minute of event time, so it is
-also how many contacts share a minute (the automation stage's timer buckets grow with it)."""
+business numbers chosen two to each of the raw topic's four partitions (the raw topic is keyed by
+phone_number_id: one business number is one partition), so every partition carries a quarter of
+the traffic and two workers split the normalize stage evenly (``partition_shares``).
+``BENCH_E2E_CONTACTS`` (default 5,000) sets the number of contacts: every round's contacts write
+within one minute of event time, so it is also how many contacts share a minute (the automation
+stage's timer buckets grow with it)."""
 
 from __future__ import annotations
 
@@ -18,12 +20,36 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from aiokafka.partitioner import murmur2
+
 from processors.ingest_lines import envelope_of, raw_key
 from streams.catalog import load_catalog
 from streams.codec import AvroCodec, make_framing
 from streams.mapping import to_avro
 
-PNIDS = [f"1098765432{i:05d}" for i in range(8)]
+RAW_PARTITIONS = 4  # schemas/topics.yaml, raw.whatsapp
+
+
+def partition_of(key: bytes, partitions: int = RAW_PARTITIONS) -> int:
+    """The partition Kafka's default partitioner (aiokafka's, Java's) gives ``key``."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def _balanced_pnids(per_partition: int = 2) -> list[str]:
+    """Business numbers, ``per_partition`` on each raw partition. The first eight of the series
+    (…00000-…00007) fall 4/2/1/1 on four partitions and carried 50/25/12.5/12.5 % of the records;
+    with two workers the one holding partition 0 then normalized up to three quarters of them."""
+    chosen: dict[int, list[str]] = {p: [] for p in range(RAW_PARTITIONS)}
+    i = 0
+    while any(len(v) < per_partition for v in chosen.values()):
+        pnid = f"1098765432{i:05d}"
+        if len(chosen[partition_of(pnid.encode())]) < per_partition:
+            chosen[partition_of(pnid.encode())].append(pnid)
+        i += 1
+    return [pnid for i in range(per_partition) for pnid in (v[i] for v in chosen.values())]
+
+
+PNIDS = _balanced_pnids()
 T0 = 1795136000
 TEXTS = ["你好，這件外套多少錢？有折扣嗎？", "我的包裹到哪了？什么时候发货", "Quiero hacer una devolución, llegó roto",
          "このバッグはいくらですか？サイズは？", "Qual o status do pedido 99123?", "thanks! do you ship to Macau?"]
@@ -109,6 +135,14 @@ def count(events: int, *, tag: str) -> Counts:
             c.inbound += 1
         previous = body
     return c
+
+
+def partition_shares(events: int) -> list[float]:
+    """Share of the raw records on each raw partition (the same for every ``tag``)."""
+    counts = [0] * RAW_PARTITIONS
+    for key, _, _ in records(events, tag="shares", codec=raw_codec()):
+        counts[partition_of(key)] += 1
+    return [round(n / max(sum(counts), 1), 3) for n in counts]
 
 
 def records(events: int, *, tag: str, codec: AvroCodec,
