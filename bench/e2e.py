@@ -23,7 +23,7 @@ Per repeat (three by default, medians reported):
 * **replay catch-up** -- then `scrm replay` of the whole backlog (side effects off) and the time
   until the worker has written every row again.
 * **latency** -- a fresh worker, caught up, gets raw records at a fixed rate (1,000/s and 80% of the
-  1-worker maximum), live (event times from about now), with ``received_at`` = the moment of
+  1-worker maximum with every stage done), live (event times from about now), with ``received_at`` = the moment of
   producing; latency is each message row's
   ``inserted_at - received_at`` (produced -> row in ClickHouse), p50/p99 over the run; with
   ``BENCH_E2E_LATENCY_RATES=50,100,150`` also at those rates (the latency curve below the maximum).
@@ -419,7 +419,9 @@ def repeat(bootstrap: str, tmp: Path, r: int, events: int, only: set[str]) -> di
             out["quix"] = quix(bootstrap, shared.raw, f"r{r}quix", c, tmp)
     if "latency" in only:
         seconds = float(os.environ.get("BENCH_E2E_LATENCY_S", 20))
-        top = out.get("ours1", {}).get("events_per_s")
+        # 80 % of what one worker sustains with every stage keeping up (the rows alone go faster,
+        # but at that rate the other stages fall behind and take the worker's CPU from them)
+        top = out.get("ours1", {}).get("events_per_s_every_stage") or out.get("ours1", {}).get("events_per_s")
         out["latency"] = {"at_1000": latency(bootstrap, tmp, f"r{r}lat", 1000, seconds)}
         if top:
             out["latency"]["at_80pct"] = latency(bootstrap, tmp, f"r{r}l80", round(0.8 * top), seconds)
