@@ -190,11 +190,12 @@ OFF_PATH_INPUTS = ("crm.writes", "outbound", "identity")
 
 
 async def caught_up(bootstrap: str, group: str, prefix: str, required: tuple[str, ...], timeout_s: float,
-                    workers: Workers) -> float:
+                    workers: Workers) -> tuple[float, dict[str, float]]:
     """Poll (every 0.25 s) until the app's consumer group has committed every record of every topic
     it reads, each of ``required`` (under ``prefix``) included once it holds records; returns
-    that moment (``time.perf_counter()``). Committed offsets trail processing by up to the commit
-    interval (1 s)."""
+    that moment (``time.perf_counter()``) and, per topic, the last poll that found it behind (the
+    stage that ends the run is the topic behind last). Committed offsets trail processing by up to
+    the commit interval (1 s)."""
     admin, consumer = AIOKafkaAdminClient(bootstrap_servers=bootstrap), AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await admin.start()
     await consumer.start()
@@ -202,14 +203,17 @@ async def caught_up(bootstrap: str, group: str, prefix: str, required: tuple[str
         await consumer._client.force_metadata_update()
         needed = [TopicPartition(f"{prefix}.{t}", p) for t in required
                   for p in consumer._client.cluster.partitions_for_topic(f"{prefix}.{t}") or ()]
-        deadline = time.monotonic() + timeout_s
+        deadline, behind_at = time.monotonic() + timeout_s, {}
         while time.monotonic() < deadline:
             workers.check()
             committed = {tp: m.offset for tp, m in (await admin.list_consumer_group_offsets(group)).items()
                          if m.offset >= 0}
             ends = await consumer.end_offsets(sorted({*committed, *needed}))
-            if all(committed.get(tp, 0) >= end for tp, end in ends.items()):
-                return time.perf_counter()
+            now = time.perf_counter()
+            behind = {tp.topic for tp, end in ends.items() if committed.get(tp, 0) < end}
+            if not behind:
+                return now, behind_at
+            behind_at.update(dict.fromkeys(behind, now))
             await asyncio.sleep(0.25)
         raise Stalled(f"{group}: inputs not consumed in {timeout_s:.0f} s", {})
     finally:
@@ -320,13 +324,16 @@ def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, repl
                 _, all_done, _ = _wait(workers, all_signals, timeout_s, rss, f"{name} automation")
                 out["all_stages_s"] = round(all_done - first, 2)
                 out["events_per_s_all_stages"] = round(c.raw / (all_done - first))
-            every_done = asyncio.run(caught_up(bootstrap, run.env["SCRM_APP_ID"], name,
+            every_done, behind_at = asyncio.run(caught_up(bootstrap, run.env["SCRM_APP_ID"], name,
                                                STATE_OUTPUTS + (() if stages else OFF_PATH_INPUTS),
                                                timeout_s, workers))
             cpu = workers.cpu_s() - cpu_first
             out["every_stage_s"] = round(every_done - first, 2)
             out["events_per_s_every_stage"] = round(c.raw / (every_done - first))
             out["cpu_us_per_event_every_stage"] = round(cpu / c.raw * 1e6)
+            # the input topics still behind after the rows were written, and until when (s after the first record)
+            out["inputs_behind_until_s"] = {t.removeprefix(f"{name}."): round(at - first, 2) for t, at in
+                                            sorted(behind_at.items(), key=lambda kv: -kv[1])}
             # cores busy over that span: the workers (all their threads) and the broker beside them
             out["cores_every_stage"] = {"workers": round(cpu / (every_done - first), 2),
                                         "broker": round((broker_cpu_s() - broker_cpu_first) / (every_done - first), 2)}
