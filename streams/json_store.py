@@ -19,6 +19,7 @@ class TableStore(MutableMapping[str, Any]):
         self.backing = backing
         self.pending: dict[str, Any] = {}
         self._read: dict[str, Any] = {}
+        self._stored: dict[str, bytes] = {}  # key -> the bytes read from the backing table
 
     def __getitem__(self, key: str) -> Any:
         if key in self.pending:
@@ -27,6 +28,8 @@ class TableStore(MutableMapping[str, Any]):
             value = self._read[key]
         else:
             raw = self.backing.get(key.encode())
+            if raw is not None:
+                self._stored[key] = raw
             value = self._read[key] = _DELETED if raw is None else json.loads(raw)
         if value is _DELETED:
             raise KeyError(key)
@@ -54,12 +57,20 @@ class TableStore(MutableMapping[str, Any]):
         return True
 
     def commit(self) -> None:
+        """Write the pending values; a value whose bytes equal those read is not written again (no
+        changelog record for a key the event did not change). Compared as bytes, not values: the
+        caller may have changed a value it read in place."""
         for key, value in self.pending.items():
             if value is _DELETED:
                 if self.backing.get(key.encode()) is not None:
                     del self.backing[key.encode()]
+                self._stored.pop(key, None)
             else:
-                self.backing[key.encode()] = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+                encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+                if self._stored.get(key) != encoded:
+                    self.backing[key.encode()] = encoded
+                self._stored[key] = encoded
+            self._read[key] = value
         self.pending.clear()
 
 

@@ -77,3 +77,44 @@ def test_the_table_store_resolves_like_a_dict_and_writes_nothing_before_commit(o
     decoded = {k.decode(): json.loads(v) for k, v in backing.items()}
     assert decoded == json.loads(json.dumps(dict(plain.store)))
     assert set(TableStore(backing)) == set(plain.store)
+
+
+class _CountingDict(dict):  # type: ignore[type-arg]
+    writes = 0
+
+    def __setitem__(self, key, value):  # type: ignore[no-untyped-def]
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+def test_the_table_store_does_not_write_a_value_again_that_the_event_left_unchanged():
+    backing = _CountingDict()
+    store = TableStore(backing)
+    store["a"], store["b"] = {"n": 1, "名": "陳"}, [1, 2]
+    store.commit()
+    assert backing.writes == 2
+    store = TableStore(backing)
+    store["a"] = dict(store["a"])  # the same value set again
+    changed = store["b"]
+    changed.append(3)  # changed in place, then set: written
+    store["b"] = changed
+    store.commit()
+    assert backing.writes == 3
+    assert json.loads(backing[b"b"]) == [1, 2, 3] and json.loads(backing[b"a"]) == {"n": 1, "名": "陳"}
+    store["b"] = [1, 2, 3]  # after a commit the store knows what it wrote
+    store.commit()
+    assert backing.writes == 3
+
+
+def test_observing_the_same_observation_again_writes_no_identity_state():
+    backing = _CountingDict()
+    for obs in (*people, *people):
+        store = TableStore(backing)
+        Resolver(store).observe(obs)
+        store.commit()
+    first = backing.writes
+    for obs in people:
+        store = TableStore(backing)
+        Resolver(store).observe(obs)
+        store.commit()
+    assert backing.writes == first
