@@ -89,8 +89,8 @@ class Batch:
         self.headers = headers  # a replay without side effects: its commands carry scrm-effects: off
         self.records: list[tuple[str, str, dict[str, Any]]] = []
         self.states: dict[str, Engagement] = {}
-        self.schedule: dict[int, set[str]] = {}
-        self.buckets: dict[int, list[str] | None] = {}
+        self.schedule: dict[int, set[str]] = {}  # minute -> contacts newly due in it
+        self.fired: set[int] = set()  # minutes whose contacts were advanced: their buckets go
 
     def emit(self, step: Step, at_ms: int | None = None) -> None:
         state = step.state
@@ -127,6 +127,11 @@ class Unit:
         self.records: list[tuple[str, str, dict[str, Any], Headers | None]] = []
         self.writes: dict[bytes, bytes | None] = {}  # table key -> value; None: delete
         self.states: dict[str, Engagement] = {}  # contact -> state, encoded once at the end
+        # minute -> the partition's timer bucket as the unit's signals left it (empty: delete),
+        # encoded once at the end: a bucket written per signal was parsed and encoded again for
+        # every signal that added to it
+        self.buckets: dict[int, set[str]] = {}
+        self._stored: dict[int, frozenset[str]] = {}  # buckets as read from the table
         self.erasures = erasures.generation()
 
     def get(self, key: bytes) -> bytes | None:
@@ -135,21 +140,27 @@ class Unit:
         value: bytes | None = lookup(engagement, key)
         return value
 
+    def bucket(self, minute: int) -> frozenset[str] | set[str]:
+        """The contacts due in ``minute`` as the unit's earlier signals left them."""
+        if minute in self.buckets:
+            return self.buckets[minute]
+        if minute not in self._stored:
+            raw = lookup(engagement, _due_key(self.partition, minute))
+            self._stored[minute] = frozenset(json.loads(raw)) if raw is not None else frozenset()
+        return self._stored[minute]
+
     def add(self, batch: Batch, clock: int, new_clock: int | None) -> None:
         """One signal's outcome (``batch``), as ``_commit`` wrote it to the table before batching."""
         self.records += [(topic, key, record, batch.headers) for topic, key, record in batch.records]
+        for minute in batch.fired:
+            self.buckets[minute] = set()
         for minute, contacts in batch.schedule.items():
-            known = self.get(_due_key(self.partition, minute)) if minute not in batch.buckets else None
-            merged = sorted(set(json.loads(known) if known else ()) | contacts)
-            batch.buckets[minute] = merged
-        for minute, bucket in batch.buckets.items():
-            due_key = _due_key(self.partition, minute)
-            if bucket:
-                self.writes[due_key] = json.dumps(bucket).encode()
-            elif self.get(due_key) is not None:
-                self.writes[due_key] = None
+            if minute not in self.buckets:
+                self.buckets[minute] = set(self.bucket(minute))
+            self.buckets[minute].update(contacts)
         self.states.update(batch.states)
-        if new_clock is not None and (batch.states or batch.buckets or new_clock - clock >= CLOCK_PERSIST_MS):
+        if new_clock is not None and (batch.states or batch.fired or batch.schedule
+                                      or new_clock - clock >= CLOCK_PERSIST_MS):
             self.writes[f"clock/{self.partition}".encode()] = str(new_clock).encode()
 
     async def commit(self) -> None:
@@ -158,6 +169,10 @@ class Unit:
         if self.records:
             await app.producer.flush()  # the records are durable before the state that produced them
         write_as(self.event)
+        for minute, contacts in self.buckets.items():
+            if frozenset(contacts) != self._stored.get(minute):
+                encoded = json.dumps(sorted(contacts)).encode() if contacts else None
+                self.writes[_due_key(self.partition, minute)] = encoded
         for table_key, value in self.writes.items():
             if value is not None:
                 engagement[table_key] = value
@@ -179,17 +194,17 @@ def _load(contact: str, batch: Batch, unit: Unit) -> Engagement | None:
     return loads(raw) if raw is not None else None
 
 
-def _fire(partition: int, clock: int, now: int, batch: Batch, unit: Unit) -> None:
-    """Advance every contact of ``partition`` with a timer due before ``now``'s minute, each to the
+def _fire(clock: int, now: int, batch: Batch, unit: Unit) -> None:
+    """Advance every contact of the unit's partition with a timer due before ``now``'s minute, each to the
     end of the previous minute (timers fire at their own due times inside ``advance``)."""
     first = clock // MINUTE_MS if clock else now // MINUTE_MS
     limit = (now // MINUTE_MS) * MINUTE_MS - 1
     for minute in range(first, now // MINUTE_MS):
-        raw = unit.get(_due_key(partition, minute))
-        if raw is None:
+        due = unit.bucket(minute)
+        if not due:
             continue
-        batch.buckets[minute] = None
-        for contact in json.loads(raw):
+        batch.fired.add(minute)
+        for contact in sorted(due):
             state = _load(contact, batch, unit)
             if state is None or state.next_due_ms is None or state.next_due_ms > limit:
                 continue  # already advanced, or moved on since it was scheduled here
@@ -230,7 +245,7 @@ async def _handle(event: Any, unit: Unit) -> None:
         new_clock = sig.timestamp_ms
     batch = Batch((new_clock or clock) // MINUTE_MS, [(EFFECTS, b"off")] if effects_off(event) else None)
     if new_clock is not None:
-        _fire(unit.partition, clock, new_clock, batch, unit)
+        _fire(clock, new_clock, batch, unit)
     elif sig.timestamp_ms > clock:
         stats.add(STAGE, "clock_skew_ignored")
     if sig.kind is SignalKind.TICK:
