@@ -18,6 +18,12 @@ def test_datetime64_text_keeps_milliseconds():
     assert ch_datetime64(1_795_136_000_007) == "2026-11-20 00:53:20.007"
 
 
+@given(st.integers(min_value=-86_400_000, max_value=4_102_444_800_000))
+def test_datetime64_text_is_strftime_of_the_instant(ms):
+    dt = datetime.fromtimestamp(ms / 1000, UTC)
+    assert ch_datetime64(ms) == dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
+
+
 def test_message_row_carries_source_position_and_enum_values():
     msg = MessageEvent(wamid="w", direction=Direction.INBOUND, sender_kind=SenderKind.CUSTOMER,
                        phone_number_id="p", contact_key="p:1", message_type="text", timestamp_ms=1_795_136_000_000,
