@@ -20,7 +20,8 @@ CPU is the process's user + system time from its first record to its last (µs p
     .venv/bin/python -m bench faust_floor
     python -m bench.faust_floor child SHAPE BOOTSTRAP TOPIC EVENTS WORKDIR   (one agent; logs one JSON line)
 Knobs: BENCH_FLOOR_EVENTS (records, 20,000), BENCH_FLOOR_REPEATS (3), BENCH_FLOOR_FAUST (Faust
-settings over the worker's, as JSON: '{"broker_commit_every": 20000}').
+settings over the worker's, as JSON: '{"broker_commit_every": 20000}'), BENCH_FLOOR_FAST_DELIVERY
+(1: Faust's fetch loop with ``streams.fast_delivery`` as in the worker; 0: Faust's own).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def child(shape: str, bootstrap: str, topic: str, events: int, workdir: str) -> 
     from streams.logs import keep_root_level
 
     keep_root_level()  # as the worker: without it Faust's spinner leaves every logger.debug building records
+    if os.environ.get("BENCH_FLOOR_FAST_DELIVERY", "1") == "1":  # as the worker (streams.fast_delivery)
+        from streams import fast_delivery
+
+        fast_delivery.install()
 
     conf: dict[str, Any] = {
         "autodiscover": False, "web_enabled": False, "consumer_auto_offset_reset": "earliest",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import faust
 
 from processors.dlq_limit import DlqGuard, DlqLimit
-from streams import offset_safety, producer_flush, rocksdb_memory
+from streams import fast_delivery, offset_safety, producer_flush, rocksdb_memory
 from streams.catalog import load_catalog
 from streams.codec import make_framing
 from streams.dlq import DeadLetters
@@ -53,6 +53,7 @@ app = faust.App(
 topics = Topics(app, settings, catalog, framing)
 offset_safety.install({settings.topic(t.name) for t in catalog.topics if "compact" in t.cleanup}.__contains__)
 producer_flush.install()
+fast_delivery.install()
 rocksdb_memory.install()
 keep_root_level()
 stats = Stats()
