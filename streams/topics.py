@@ -5,6 +5,8 @@ records reach the dead-letter topic with their original bytes instead of crashin
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +15,8 @@ import faust
 from streams.catalog import Catalog, TopicSpec
 from streams.codec import AvroCodec, Framing
 from streams.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,19 @@ class BoundTopic:
 
     async def send(self, key: str | bytes | None, value: dict[str, Any],
                    headers: list[tuple[str, bytes]] | None = None) -> Any:
-        return await self.topic.send(key=key, value=self.encode(value), headers=headers)
+        """Encode ``value`` and hand the record to the producer; returns the send's future
+        (``RecordMetadata``). Straight to the producer, as Faust's ``Topic.send`` ends up doing:
+        its wrapping (a FutureMessage, a PendingMessage and sensor calls per record) was about a
+        third of a send's cost. A failed send is logged, as Faust logged it."""
+        raw_key = key.encode() if isinstance(key, str) else key
+        sent: asyncio.Future[Any] = await self.topic.app.producer.send(
+            self.name, raw_key, self.encode(value), partition=None, timestamp=None, headers=headers)
+        sent.add_done_callback(self._check)
+        return sent
+
+    def _check(self, sent: asyncio.Future[Any]) -> None:
+        if not sent.cancelled() and (exc := sent.exception()) is not None:
+            logger.error("a record for %s was not sent: %s: %s", self.name, type(exc).__name__, exc)
 
     async def tombstone(self, key: str) -> Any:
         """A null value for ``key``: a compacted topic forgets the key (sinks skip tombstones)."""
