@@ -23,6 +23,8 @@ from typing import Any
 from faust.transport.consumer import Consumer
 from mode.services import WaitResults
 
+_EVENT_WAIT = asyncio.Event.wait.__code__  # Faust's ``suspend_flow`` is an asyncio.Event
+
 
 def install() -> None:
     if getattr(Consumer, "_scrm_fast_delivery", False):
@@ -30,7 +32,7 @@ def install() -> None:
     wait_first = Consumer.wait_first
 
     async def _wait_first(self: Any, *coros: Any, timeout: Any = None) -> WaitResults:
-        if not _is_delivery(self, coros, timeout):
+        if not _is_delivery(coros, timeout):
             return await wait_first(self, *coros, timeout=timeout)
         delivery, suspended = coros
         task = asyncio.ensure_future(delivery)
@@ -47,11 +49,7 @@ def install() -> None:
     Consumer._scrm_fast_delivery = True  # type: ignore[attr-defined]
 
 
-def _is_delivery(consumer: Any, coros: tuple[Any, ...], timeout: Any) -> bool:
-    """The fetch loop's call: (a delivery, ``consumer.suspend_flow.wait()``), no timeout."""
-    if timeout is not None or len(coros) != 2 or not asyncio.iscoroutine(coros[1]):
-        return False
-    flow, wait = getattr(consumer, "suspend_flow", None), coros[1]
-    if flow is None or getattr(wait, "cr_code", None) is not type(flow).wait.__code__:
-        return False
-    return wait.cr_frame.f_locals.get("self") is flow  # type: ignore[attr-defined]
+def _is_delivery(coros: tuple[Any, ...], timeout: Any) -> bool:
+    """The fetch loop's call: (a delivery, ``suspend_flow.wait()``), no timeout. Checked per record,
+    so only by the code object: an event's wait has no effect when it is never started."""
+    return timeout is None and len(coros) == 2 and getattr(coros[1], "cr_code", None) is _EVENT_WAIT
