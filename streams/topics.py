@@ -36,23 +36,25 @@ class BoundTopic:
     async def send(self, key: str | bytes | None, value: dict[str, Any],
                    headers: list[tuple[str, bytes]] | None = None) -> Any:
         """Encode ``value`` and hand the record to the producer; returns the send's future
-        (``RecordMetadata``). Straight to the producer, as Faust's ``Topic.send`` ends up doing:
-        its wrapping (a FutureMessage, a PendingMessage and sensor calls per record) was about a
-        third of a send's cost. A failed send is logged, as Faust logged it."""
-        raw_key = key.encode() if isinstance(key, str) else key
+        (``RecordMetadata``)."""
+        return await self._produce(key.encode() if isinstance(key, str) else key, self.encode(value), headers)
+
+    async def tombstone(self, key: str) -> Any:
+        """A null value for ``key``: a compacted topic forgets the key (sinks skip tombstones)."""
+        return await self._produce(key.encode(), None, None)
+
+    async def _produce(self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]] | None) -> Any:
+        """Straight to the producer, as Faust's ``Topic.send`` ends up doing: its wrapping (a
+        FutureMessage, a PendingMessage and sensor calls per record) was about a third of a send's
+        cost. A failed send is logged, as Faust logged it."""
         sent: asyncio.Future[Any] = await self.topic.app.producer.send(
-            self.name, raw_key, self.encode(value), partition=None, timestamp=None, headers=headers)
+            self.name, key, value, partition=None, timestamp=None, headers=headers)
         sent.add_done_callback(self._check)
         return sent
 
     def _check(self, sent: asyncio.Future[Any]) -> None:
         if not sent.cancelled() and (exc := sent.exception()) is not None:
             logger.error("a record for %s was not sent: %s: %s", self.name, type(exc).__name__, exc)
-
-    async def tombstone(self, key: str) -> Any:
-        """A null value for ``key``: a compacted topic forgets the key (sinks skip tombstones)."""
-        return await self.topic.app.producer.send(self.name, key.encode(), None, partition=None, timestamp=None,
-                                                  headers=None)
 
 
 class Topics:
