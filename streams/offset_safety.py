@@ -39,7 +39,13 @@ seek are dropped: the worker heals itself instead of waiting for the stall watch
 Records between that offset and the read position are processed again; every effect is
 idempotent. A partition with no committed offset yet has where its last seek put it (the reset
 point) stand in for one, in this and in the commit guard above: in a fresh group the first
-records of a partition could otherwise be dropped during a rebalance and committed past."""
+records of a partition could otherwise be dropped during a rebalance and committed past.
+
+Healing at the next commit keeps the count right but not the order: the records read past the
+lost one were processed before it (a reply before the message it answers is not a response). So
+every fetched batch also goes through ``in_order``: a partition hands on nothing between its
+assignment and its seek to the committed offset, and a record past its next offset makes it seek
+back to that offset at once instead of being handed on."""
 
 from __future__ import annotations
 
@@ -132,10 +138,75 @@ async def rewind(consumer: Any, compacted: Callable[[str], bool]) -> None:
         rewinds[tp.topic] += 1
 
 
+MAX_SEEKS_BACK = 5  # to one offset; then the records past it are handed on (the commit guard still holds)
+
+
+async def _gone(consumer: Any, tp: Any, offset: int) -> bool:
+    """Whether the log no longer has ``offset`` (retention deleted it): then seeking to it cannot help."""
+    try:
+        earliest = (await consumer.earliest_offsets(tp)).get(tp)
+    except Exception:  # the broker did not answer: seek back again, up to MAX_SEEKS_BACK
+        logger.warning("%s[%s]: could not ask the broker for its first offset", tp.topic, tp.partition, exc_info=True)
+        return False
+    return earliest is not None and earliest > offset
+
+
+async def in_order(consumer: Any, records: AsyncIterator[tuple[Any, Any]],
+                   compacted: Callable[[str], bool]) -> AsyncIterator[tuple[Any, Any]]:
+    """One batch of records from Faust's ``getmany``: each partition's in offset order, without holes.
+
+    A record past the partition's next offset (Faust delivering from a fetch made before its seek to
+    the committed offset) is not handed on: the partition is sought back to that offset at once and
+    the rest of its records in this batch are dropped, so the records in between are read before it
+    and a stage never sees a later record before an earlier one. Only topics without compaction,
+    whose offsets are dense. When the seek back lands past that offset again, the broker is asked
+    whether retention deleted the records in between; if so (or after ``MAX_SEEKS_BACK`` seeks to the
+    same offset) the records past it are handed on with a warning instead of seeking for ever."""
+    rewinding = consumer.__dict__.setdefault("_scrm_rewinding", {})
+    if rewinding:  # sought back during the last batch: this one starts at the seek offset
+        for tp, offset in rewinding.items():
+            consumer._read_offset[tp] = offset  # a record delivered during the seek set it past (Faust drops below)
+        rewinding.clear()
+    delivered = consumer.__dict__.setdefault("_scrm_delivered", WeakValueDictionary())
+    expected = consumer.__dict__.setdefault("_scrm_next", {})
+    resought = consumer.__dict__.setdefault("_scrm_resought", {})
+    acks_enabled_for = consumer.app.topics.acks_enabled_for
+    async for tp, message in records:
+        if rewinding and tp in rewinding:
+            continue  # fetched before the seek back (aiokafka drops what it buffered)
+        offset, want = message.offset, expected.get(tp)
+        if (want is None or offset > want) and not compacted(tp.topic) and acks_enabled_for(tp.topic):
+            if want is None:  # assigned, not sought to its committed offset yet: the seek reads it again
+                continue
+            target, tries = resought.get(tp, (None, 0))
+            tries = tries if target == want else 0
+            if tries < MAX_SEEKS_BACK and not (tries and await _gone(consumer, tp, want)):
+                logger.warning("%s[%s]: fetched offset %d before offset %d; reading again from %d",
+                               tp.topic, tp.partition, offset, want, want)
+                resought[tp], rewinding[tp] = (want, tries + 1), want
+                try:
+                    await consumer.seek(tp, want)
+                except IllegalStateError:  # revoked meanwhile: its next owner reads from the committed offset
+                    rewinding.pop(tp, None)
+                    continue
+                rewinds[tp.topic] += 1
+                continue
+            logger.warning("%s[%s]: offsets %d to %d could not be read (%s); reading on from %d", tp.topic,
+                           tp.partition, want, offset - 1, "deleted by retention" if tries < MAX_SEEKS_BACK
+                           else f"{tries} seeks back", offset)
+        if want is None or offset >= want:  # (None: a topic with holes, or one Faust does not commit)
+            expected[tp] = offset + 1
+            if resought and offset == want:
+                resought.pop(tp, None)  # read again from where it was missing
+        delivered[tp, offset] = message
+        yield tp, message
+
+
 def _rewind_to_lost_records(compacted: Callable[[str], bool]) -> None:
     if getattr(Consumer, "_scrm_rewinds", False):
         return
     force_commit, getmany, on_assigned = Consumer.force_commit, Consumer.getmany, Consumer.on_partitions_assigned
+    seek = Consumer.seek
 
     async def _force_commit(self: Any, topics: Any = None, start_new_transaction: bool = True) -> bool:
         app = self.app
@@ -144,28 +215,26 @@ def _rewind_to_lost_records(compacted: Callable[[str], bool]) -> None:
         result: bool = await force_commit(self, topics, start_new_transaction=start_new_transaction)
         return result
 
-    async def _getmany(self: Any, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
-        rewinding = self.__dict__.setdefault("_scrm_rewinding", {})
-        delivered = self.__dict__.setdefault("_scrm_delivered", WeakValueDictionary())
-        if rewinding:  # sought back during the last batch: this one starts at the seek offset
-            for tp, offset in rewinding.items():
-                self._read_offset[tp] = offset  # a record delivered during the seek set it past (Faust drops below)
-            rewinding.clear()
-        async for tp, message in getmany(self, timeout):
-            if rewinding and tp in rewinding:
-                continue  # fetched before the seek back (aiokafka drops what it buffered)
-            delivered[tp, message.offset] = message
-            yield tp, message
+    def _getmany(self: Any, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
+        return in_order(self, getmany(self, timeout), compacted)
+
+    async def _seek(self: Any, partition: Any, offset: int) -> None:
+        await seek(self, partition, offset)
+        self.__dict__.setdefault("_scrm_next", {})[partition] = offset  # the next record this partition delivers
 
     async def _on_partitions_assigned(self: Any, assigned: Any, generation_id: int = 0) -> None:
         rewinding, starts = self.__dict__.setdefault("_scrm_rewinding", {}), self.__dict__.get("_scrm_start", {})
+        expected, resought = self.__dict__.get("_scrm_next", {}), self.__dict__.get("_scrm_resought", {})
         for tp in assigned:
             rewinding.pop(tp, None)  # an assignment seeks to the committed offset anyway
             starts.pop(tp, None)
+            expected.pop(tp, None)  # known again once it is sought to its committed offset
+            resought.pop(tp, None)
         await on_assigned(self, assigned, generation_id)
 
     Consumer.force_commit = _force_commit  # type: ignore[method-assign]
     Consumer.getmany = _getmany  # type: ignore[method-assign]
+    Consumer.seek = _seek  # type: ignore[method-assign]
     Consumer.on_partitions_assigned = _on_partitions_assigned  # type: ignore[method-assign]
     Consumer._scrm_rewinds = True  # type: ignore[attr-defined]
 
@@ -197,6 +266,10 @@ def _seek_uncommitted_to_reset_point() -> None:
         committed, starts = await self.call_thread(seek)
         # where the fresh partitions start: the first offset a commit must cover (``next_to_process``)
         self.consumer.__dict__.setdefault("_scrm_start", {}).update(starts)
+        # and the next record each partition hands on (``in_order``)
+        expected = self.consumer.__dict__.setdefault("_scrm_next", {})
+        expected.update({tp: offset for tp, offset in committed.items() if offset})
+        expected.update(starts)
         return committed
 
     AIOKafkaConsumerThread.seek_to_committed = seek_to_committed  # type: ignore[method-assign]

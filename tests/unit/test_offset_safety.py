@@ -152,3 +152,93 @@ def test_without_a_committed_offset_the_reset_point_stands_in_for_it():
     assert Consumer._new_offset(consumer, tp) is None  # Faust alone would commit 26
     consumer._acked[tp] = [0, 1]
     assert Consumer._new_offset(consumer, tp) == 2
+
+
+class _Seeking(SimpleNamespace):
+    """What ``in_order`` uses of Faust's consumer: its seek is the guarded one (it moves ``_scrm_next``)."""
+
+    async def seek(self, tp: _TP, offset: int) -> None:
+        if tp in self.revoked:
+            raise IllegalStateError(f"No current assignment for partition {tp}")
+        self.sought.append((tp, offset))
+        self._scrm_next[tp] = offset
+
+    async def earliest_offsets(self, *tps: _TP) -> dict[_TP, int]:
+        return {tp: self.log_start for tp in tps}
+
+
+def _fetching(*, acks: bool = True) -> tuple[_Seeking, _TP, _TP]:
+    a, b = _TP(topic="messages", partition=0), _TP(topic="messages", partition=1)
+    consumer = _Seeking(app=SimpleNamespace(topics=SimpleNamespace(acks_enabled_for=lambda topic: acks)),
+                        _read_offset=defaultdict(lambda: None), sought=[], revoked=set(), log_start=0)
+    consumer._scrm_next = {a: 100, b: 7}  # sought to the committed offsets
+    return consumer, a, b
+
+
+async def _batch(consumer: _Seeking, records: list[tuple[_TP, int]], *,
+                 compacted: bool = False) -> list[tuple[_TP, int]]:
+    async def fetched():
+        for tp, offset in records:
+            yield tp, _Message(tp=tp, offset=offset, acked=False)
+
+    return [(tp, m.offset) async for tp, m in offset_safety.in_order(consumer, fetched(), lambda topic: compacted)]
+
+
+async def test_records_that_follow_on_are_handed_on_and_tracked():
+    consumer, a, b = _fetching()
+    assert await _batch(consumer, [(a, 100), (b, 7), (a, 101), (b, 8)]) == [(a, 100), (b, 7), (a, 101), (b, 8)]
+    assert consumer._scrm_next == {a: 102, b: 9} and consumer.sought == []
+
+
+async def test_a_record_past_the_next_offset_is_not_handed_on_and_the_partition_is_read_again_from_it():
+    consumer, a, b = _fetching()
+    before = offset_safety.rewinds["messages"]
+    handed = await _batch(consumer, [(a, 100), (a, 105), (b, 7), (a, 106), (b, 8)])
+    assert handed == [(a, 100), (b, 7), (b, 8)]  # a's records past the hole wait; b goes on
+    assert consumer.sought == [(a, 101)] and offset_safety.rewinds["messages"] == before + 1
+    # the next batch starts where the seek put it, in order, and Faust's read offset follows the seek
+    assert await _batch(consumer, [(a, 101), (a, 102)]) == [(a, 101), (a, 102)]
+    assert consumer._read_offset[a] == 101 and consumer._scrm_rewinding == {}
+
+
+async def test_records_really_gone_are_sought_once_then_read_on():
+    consumer, a, _ = _fetching()
+    consumer.log_start = 150  # retention deleted 100..149: the seek back lands at 150
+    assert await _batch(consumer, [(a, 150)]) == []
+    assert await _batch(consumer, [(a, 150), (a, 151)]) == [(a, 150), (a, 151)]
+    assert consumer.sought == [(a, 100)] and consumer._scrm_next[a] == 152
+
+
+async def test_a_stale_fetch_after_the_seek_back_is_sought_again_but_not_for_ever():
+    consumer, a, _ = _fetching()  # the log still has offset 100
+    for _ in range(offset_safety.MAX_SEEKS_BACK):
+        assert await _batch(consumer, [(a, 150)]) == []
+    assert consumer.sought == [(a, 100)] * offset_safety.MAX_SEEKS_BACK
+    assert await _batch(consumer, [(a, 150)]) == [(a, 150)]  # the commit guard still holds offset 100 back
+
+
+async def test_records_of_a_partition_not_sought_since_its_assignment_wait_for_the_seek():
+    consumer, a, b = _fetching()
+    del consumer._scrm_next[a]  # assigned; Faust seeks it to its committed offset when its recovery is done
+    assert await _batch(consumer, [(a, 40), (b, 7), (a, 41)]) == [(b, 7)]
+    assert consumer.sought == [] and a not in consumer._scrm_next
+
+
+async def test_a_duplicate_below_the_next_offset_is_left_to_faust():
+    consumer, a, _ = _fetching()
+    assert await _batch(consumer, [(a, 99), (a, 100)]) == [(a, 99), (a, 100)]  # Faust drops what it read already
+    assert consumer._scrm_next[a] == 101 and consumer.sought == []
+
+
+@pytest.mark.parametrize(("compacted", "acks"), [(True, True), (False, False)])
+async def test_holes_are_normal_on_compacted_topics_and_not_checked_where_faust_does_not_commit(compacted, acks):
+    consumer, a, _ = _fetching(acks=acks)
+    assert await _batch(consumer, [(a, 120)], compacted=compacted) == [(a, 120)]
+    assert consumer.sought == []
+
+
+async def test_a_partition_revoked_before_its_seek_back_is_left_to_its_next_owner():
+    consumer, a, b = _fetching()
+    consumer.revoked.add(a)
+    assert await _batch(consumer, [(a, 103), (b, 7)]) == [(b, 7)]
+    assert consumer._scrm_rewinding == {}
