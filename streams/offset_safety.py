@@ -125,17 +125,22 @@ def lost_offsets(consumer: Any, compacted: Callable[[str], bool]) -> dict[Any, i
 
 async def rewind(consumer: Any, compacted: Callable[[str], bool]) -> None:
     """Seek every partition in ``lost_offsets`` back to its lost record (called before each commit)."""
-    rewinding = consumer.__dict__.setdefault("_scrm_rewinding", {})
     for tp, offset in lost_offsets(consumer, compacted).items():
         logger.warning("%s[%s]: offset %d was read past but never processed; reading again from it",
                        tp.topic, tp.partition, offset)
-        rewinding[tp] = offset
-        try:
-            await consumer.seek(tp, offset)
-        except IllegalStateError:  # revoked since lost_offsets looked: its next owner reads from the committed offset
-            rewinding.pop(tp, None)
-            continue
-        rewinds[tp.topic] += 1
+        await _seek_back(consumer, tp, offset)
+
+
+async def _seek_back(consumer: Any, tp: Any, offset: int) -> None:
+    """Seek ``tp`` back to ``offset``; its records fetched before the seek are dropped (``in_order``)."""
+    rewinding = consumer.__dict__.setdefault("_scrm_rewinding", {})
+    rewinding[tp] = offset
+    try:
+        await consumer.seek(tp, offset)
+    except IllegalStateError:  # revoked since it was looked at: its next owner reads from the committed offset
+        rewinding.pop(tp, None)
+        return
+    rewinds[tp.topic] += 1
 
 
 MAX_SEEKS_BACK = 5  # to one offset; then the records past it are handed on (the commit guard still holds)
@@ -183,13 +188,8 @@ async def in_order(consumer: Any, records: AsyncIterator[tuple[Any, Any]],
             if tries < MAX_SEEKS_BACK and not (tries and await _gone(consumer, tp, want)):
                 logger.warning("%s[%s]: fetched offset %d before offset %d; reading again from %d",
                                tp.topic, tp.partition, offset, want, want)
-                resought[tp], rewinding[tp] = (want, tries + 1), want
-                try:
-                    await consumer.seek(tp, want)
-                except IllegalStateError:  # revoked meanwhile: its next owner reads from the committed offset
-                    rewinding.pop(tp, None)
-                    continue
-                rewinds[tp.topic] += 1
+                resought[tp] = (want, tries + 1)
+                await _seek_back(consumer, tp, want)
                 continue
             logger.warning("%s[%s]: offsets %d to %d could not be read (%s); reading on from %d", tp.topic,
                            tp.partition, want, offset - 1, "deleted by retention" if tries < MAX_SEEKS_BACK
