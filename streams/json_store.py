@@ -5,7 +5,7 @@ it produced before the state that produced them is written."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 _DELETED = object()
@@ -74,6 +74,44 @@ class TableStore(MutableMapping[str, Any]):
         self.pending.clear()
 
 
+class Overlay:
+    """A bytes table as a batch's earlier events left it: writes and deletes are kept here until
+    ``write_through``, reads look here first. A ``TableStore`` per event over it can be dropped
+    when its event fails, while the batch's outputs are flushed once before its state is written."""
+
+    def __init__(self, backing: Any, read: Callable[[bytes], bytes | None] | None = None) -> None:
+        self.backing = backing
+        self.read: Callable[[bytes], bytes | None] = read or backing.get  # a Faust table: ``tables.lookup``
+        self.writes: dict[bytes, bytes | None] = {}  # None: deleted
+
+    def get(self, key: bytes) -> bytes | None:
+        if key in self.writes:
+            return self.writes[key]
+        return self.read(key)
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.writes[key] = value
+
+    def __delitem__(self, key: bytes) -> None:
+        if self.get(key) is None:
+            raise KeyError(key)
+        self.writes[key] = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        keys = {k for k in self.backing if k not in self.writes}
+        keys.update(k for k, v in self.writes.items() if v is not None)
+        return iter(keys)
+
+    def write_through(self) -> None:
+        """Write what the batch changed to the backing table."""
+        for key, value in self.writes.items():
+            if value is not None:
+                self.backing[key] = value
+            elif self.backing.get(key) is not None:
+                del self.backing[key]
+        self.writes.clear()
+
+
 class JsonTable:
     """A JSON view of a bytes table that writes through (no buffering): every write goes to the
     changelog at once and is durable on the next producer flush. The sender's outbox and the CRM
@@ -88,3 +126,24 @@ class JsonTable:
 
     def __setitem__(self, key: str, value: dict[str, Any]) -> None:
         self.table[key.encode()] = json.dumps(value, separators=(",", ":")).encode()
+
+
+class BatchJsonTable(JsonTable):
+    """A ``JsonTable`` for the batches of ``noack_take``: each key is read and written in the
+    partition of the event that carries it (``events``, set by the agent per batch), since a taken
+    batch has no current event and may span partitions."""
+
+    def __init__(self, table: Any) -> None:
+        from streams.tables import write_as  # the worker's app: not imported by the pure stores above
+
+        super().__init__(table)
+        self.events: dict[str, Any] = {}
+        self.write_as = write_as
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        self.write_as(self.events[key])  # RocksDB reads also look in the current event's partition
+        return super().get(key)
+
+    def __setitem__(self, key: str, value: dict[str, Any]) -> None:
+        self.write_as(self.events[key])
+        super().__setitem__(key, value)

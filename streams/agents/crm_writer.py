@@ -22,30 +22,14 @@ from sinks.crm.writer import Adapter, CrmWriter, GenericHttp, HubSpot, WriteResu
 from streams.app import app, dead_letters, metrics, settings, stats, topics
 from streams.errors import DecodeError
 from streams.headers import effects_off
-from streams.json_store import JsonTable
-from streams.tables import bytes_table, write_as
+from streams.json_store import BatchJsonTable
+from streams.tables import bytes_table
 
 logger = logging.getLogger(__name__)
 STAGE = "crm.writer"
 source = topics["crm.writes"]
 audit_table = bytes_table("crm-write-audit", partitions=source.spec.partitions,
                           help="write_id -> the CRM writer's audit entry (JSON): each write applied once")
-
-
-class BatchAudit(JsonTable):
-    """The audit table for one ``noack_take`` batch: each key is read and written in its command's partition."""
-
-    def __init__(self, table: Any) -> None:
-        super().__init__(table)
-        self.events: dict[str, Any] = {}
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        write_as(self.events[key])  # RocksDB reads also look in the current event's partition
-        return super().get(key)
-
-    def __setitem__(self, key: str, value: dict[str, Any]) -> None:
-        write_as(self.events[key])
-        super().__setitem__(key, value)
 
 
 class CrmWriteFailed(PipelineError):
@@ -93,7 +77,7 @@ async def _durable() -> None:
 
 
 _writer: CrmWriter | None = None
-_audit = BatchAudit(audit_table)
+_audit = BatchJsonTable(audit_table)
 
 
 def writer_for_worker() -> CrmWriter:

@@ -9,8 +9,9 @@ gets ``merged_into``), merges and undone merges on ``contact.merges``, name conf
 the contact is absorbed or split). A profile or conflict identical to the last one published is
 not sent again.
 
-As in the automation stage, outputs are sent and flushed before the table is written: a crash in
-between processes the observation again, which yields the same records with the same ids."""
+As in the automation stage, observations are taken in batches and their outputs are sent and
+flushed once before the table is written: a crash in between processes the batch again, which
+yields the same records with the same ids."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from processors.errors import InvalidEvent
 from processors.identity import Change, Forgotten, Resolver
 from sinks.clickhouse.rows import epoch_ms
 from streams import erasures
-from streams.app import app, dead_letters, stats, topics
+from streams.app import app, dead_letters, settings, stats, topics
 from streams.errors import DecodeError
 from streams.identity_records import (
     ERASE,
@@ -34,8 +35,8 @@ from streams.identity_records import (
     observation_from_record,
     profile_record,
 )
-from streams.json_store import TableStore
-from streams.tables import bytes_table
+from streams.json_store import Overlay, TableStore
+from streams.tables import bytes_table, lookup, write_as
 
 STAGE = "identity"
 source = topics["identity"]
@@ -107,31 +108,63 @@ async def _forget(rec: dict[str, Any], store: TableStore) -> Forgotten:
     return forgotten
 
 
-@app.agent(source.topic, name="scrm.identity")
-async def identity(stream):  # type: ignore[no-untyped-def]
-    await erasures.ready()
-    async for event in stream.events():
-        stats.add(STAGE, "in")
-        store = TableStore(table)
-        try:
-            rec = source.decode(event.message.value)
-            if rec["kind"] == ERASE:
-                await _forget(rec, store)
-                continue
-            if rec["kind"] == OBSERVE and erasures.blocked(STAGE, rec.get("contact_key"), epoch_ms(rec["ts_ms"]),
-                                                           rec["phone_keys"]):
-                continue
-            change = _resolve(rec, Resolver(store))
-            records = outputs(change, rec, store)
-        except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
-            await dead_letters.reject(event, STAGE, exc)
-            continue
-        for topic, key, value in records:
+class Batch:
+    """The observations of one taken batch: each is resolved against the table as the batch's
+    earlier ones left it (``Overlay``); their records are sent and flushed once, then the state
+    is written. A failing observation's own store is dropped, the others' stand."""
+
+    def __init__(self) -> None:
+        self.state = Overlay(table, read=lambda key: lookup(table, key))
+        self.records: list[tuple[str, str, dict[str, Any]]] = []
+        self.sent = False  # records or dead letters: the flush before the state and the acks
+
+    async def commit(self, event: Any) -> None:
+        for topic, key, value in self.records:
             await topics[topic].send(key, value)
             stats.add(STAGE, f"{topic}_out")
-        if records:
+        if self.records or self.sent:
             await app.producer.flush()  # the records are durable before the state that produced them
-        store.commit()
-        stats.add(STAGE, "merges", len(change.merges))
-        stats.add(STAGE, "splits", len(change.splits))
-        stats.add(STAGE, "processed")
+        write_as(event)
+        self.state.write_through()
+        self.records, self.sent = [], False
+
+
+async def _handle(event: Any, batch: Batch) -> None:
+    stats.add(STAGE, "in")
+    write_as(event)  # table reads look in this event's partition (taken batches have no current event)
+    try:
+        rec = source.decode(event.message.value)
+        if rec["kind"] == ERASE:
+            await batch.commit(event)  # the batch's earlier observations first
+            await _forget(rec, TableStore(table))
+            return
+        if rec["kind"] == OBSERVE and erasures.blocked(STAGE, rec.get("contact_key"), epoch_ms(rec["ts_ms"]),
+                                                       rec["phone_keys"]):
+            return
+        store = TableStore(batch.state)
+        change = _resolve(rec, Resolver(store))
+        records = outputs(change, rec, store)
+    except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
+        await dead_letters.reject(event, STAGE, exc)
+        batch.sent = True
+        return
+    store.commit()
+    batch.records += records
+    stats.add(STAGE, "merges", len(change.merges))
+    stats.add(STAGE, "splits", len(change.splits))
+    stats.add(STAGE, "processed")
+
+
+@app.agent(source.topic, name="scrm.identity")
+async def identity(stream):  # type: ignore[no-untyped-def]
+    """Observations in batches (SCRM_AUTOMATION_BATCH_SIZE within SCRM_AUTOMATION_BATCH_SECONDS),
+    one producer flush each: the topic has one partition, and a flush per observation made the
+    stage wait for a broker round trip per record."""
+    await erasures.ready()
+    async for events in stream.noack_take(settings.automation_batch_size, settings.automation_batch_seconds):
+        batch = Batch()
+        for event in events:
+            await _handle(event, batch)
+        await batch.commit(events[-1])
+        for event in events:
+            await stream.ack(event)

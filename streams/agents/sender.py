@@ -26,7 +26,7 @@ from streams.app import app, dead_letters, settings, stats, topics
 from streams.errors import DecodeError
 from streams.failpoints import failpoints
 from streams.headers import effects_off
-from streams.json_store import JsonTable
+from streams.json_store import BatchJsonTable
 from streams.mapping import to_avro
 from streams.tables import bytes_table
 
@@ -72,7 +72,6 @@ async def publish(cmd: SendCommand, entry: Entry) -> None:
         env = envelope_of("sender", sent_message_body(cmd, entry), {}, received_at_ms=entry.updated_ms,
                           signature_verified=True, request_id=f"sender-{cmd.action_id}")
         await topics["raw.whatsapp"].send(cmd.phone_number_id, to_avro(env))
-    await app.producer.flush()
 
 
 async def durable() -> None:
@@ -80,6 +79,7 @@ async def durable() -> None:
 
 
 MODE = Mode(settings.sender_mode)
+_outbox = BatchJsonTable(outbox_table)
 _sender: Sender | None = None
 
 
@@ -92,23 +92,40 @@ def sender_for_worker() -> Sender:
                               max_age_s=settings.sender_max_age_seconds)
         pacer = Pacer(per_number_mps=settings.sender_number_mps, burst=max(1, int(settings.sender_number_mps)),
                       recipient_gap_ms=int(settings.sender_recipient_gap_seconds * 1000))
-        _sender = Sender(JsonTable(outbox_table), durable=durable, publish=publish, api=api, config=config,
+        _sender = Sender(_outbox, durable=durable, publish=publish, api=api, config=config,
                          clock_ms=lambda: int(time.time() * 1000), pacer=pacer,
-                         failpoint=failpoints(settings.failpoints))
+                         failpoint=failpoints(settings.failpoints), defer_reports=True)
         logger.info("WhatsApp sender mode: %s", MODE.value)
     return _sender
 
 
 @app.agent(source.topic, name="scrm.sender")
 async def sender(stream):  # type: ignore[no-untyped-def]
-    async for event in stream.events():
-        stats.add(STAGE, "in")
-        try:
-            cmd = command(source.decode(event.message.value), effects_off=effects_off(event))
-        except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
-            await dead_letters.reject(event, STAGE, exc)
-            continue
+    """Commands in batches (SCRM_AUTOMATION_BATCH_SIZE within SCRM_AUTOMATION_BATCH_SECONDS): the
+    outcomes of commands that send nothing (dry run, side effects off, expired, held, invalid) are
+    published together once the batch is handled (``Sender.settle``: two producer flushes per
+    batch instead of two per command), then the batch is acked. A command that made a request is
+    settled at once, so a live send's result is not held back behind the batch's pacing."""
+    async for events in stream.noack_take(settings.automation_batch_size, settings.automation_batch_seconds):
         worker_sender = sender_for_worker()
-        before = worker_sender.stats.duplicates
-        entry = await worker_sender.handle(cmd)
-        stats.add(STAGE, "duplicates" if worker_sender.stats.duplicates > before else entry.state.value)
+        rejected = False
+        for event in events:
+            stats.add(STAGE, "in")
+            try:
+                cmd = command(source.decode(event.message.value), effects_off=effects_off(event))
+            except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
+                await dead_letters.reject(event, STAGE, exc)
+                rejected = True
+                continue
+            _outbox.events[cmd.action_id] = event  # the outbox entry lives in the command's partition
+            before = worker_sender.stats.duplicates
+            entry = await worker_sender.handle(cmd)
+            stats.add(STAGE, "duplicates" if worker_sender.stats.duplicates > before else entry.state.value)
+            if entry.attempts:
+                await worker_sender.settle()
+        await worker_sender.settle()
+        if rejected:
+            await app.producer.flush()  # dead letters are durable before the batch is acked
+        _outbox.events.clear()
+        for event in events:
+            await stream.ack(event)

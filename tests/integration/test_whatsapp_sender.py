@@ -37,21 +37,25 @@ def cmd(action_id: str, to: str = "85291230000", kind: str = "template", **kw) -
 
 
 class Harness:
-    def __init__(self, url: str, mode: Mode = Mode.LIVE, timeout_s: float = 5.0, **config) -> None:
+    def __init__(self, url: str, mode: Mode = Mode.LIVE, timeout_s: float = 5.0, defer: bool = False,
+                 **config) -> None:
         self.outbox: dict[str, dict] = {}
         self.published: list[tuple[str, Entry]] = []
         self.flushes = 0
+        self.log: list[str] = []  # flushes and publishes in order
         self.slept: list[float] = []
         self.api = CloudApi("tok", base_url=url, timeout_s=timeout_s) if mode == Mode.LIVE else None
         self.sender = Sender(self.outbox, durable=self._durable, publish=self._publish, api=self.api,
                              config=SenderConfig(mode=mode, **config), clock_ms=lambda: int(time.time() * 1000),
-                             sleep=self._sleep)
+                             sleep=self._sleep, defer_reports=defer)
 
     async def _durable(self) -> None:
         self.flushes += 1
+        self.log.append("flush")
 
     async def _publish(self, c: SendCommand, e: Entry) -> None:
         self.published.append((c.action_id, e))
+        self.log.append(f"publish {c.action_id}")
 
     async def _sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
@@ -160,6 +164,39 @@ def test_dry_run_off_expired_and_invalid_commands_send_nothing(server):
     [bad] = Harness(server.url).run(cmd("n1", to=None))
     assert (bad.state, bad.error_class) == (State.FAILED, "request") and "no wa_id" in (bad.detail or "")
     assert server.state.requests == 0
+
+
+def test_deferred_outcomes_wait_for_settle_then_are_flushed_published_and_flushed_once_per_batch(server):
+    h = Harness(server.url, mode=Mode.DRY_RUN, defer=True)
+
+    async def batch() -> tuple[list[Entry], list[str], list[Entry]]:
+        entries = [await h.sender.handle(c) for c in (cmd("d1"), cmd("d2", to="85291230001"), cmd("d1"))]
+        before_settle = list(h.log)
+        return entries, before_settle, await h.sender.settle()
+
+    entries, before_settle, reported = asyncio.run(batch())
+    assert [e.state for e in entries] == [State.DRY_RUN] * 3
+    assert before_settle == [] and h.sender.stats.duplicates == 1  # the redelivery inside the batch
+    assert h.log == ["flush", "publish d1", "publish d2", "flush"]  # durable, published, durable
+    assert [e.action_id for e in reported] == ["d1", "d2"] and all(e.reported for e in reported)
+    assert all(Entry.loads(h.outbox[a]).reported for a in ("d1", "d2")) and h.sender.stats.dry_run == 2
+    assert h.run(cmd("d1"))[0].reported and h.log[-1] == "flush" and len(h.published) == 2  # not again
+    assert server.state.requests == 0
+
+
+def test_a_live_send_in_deferred_mode_is_flushed_before_its_request_and_reported_on_settle(server):
+    h = Harness(server.url, defer=True)
+
+    async def one() -> tuple[Entry, list[str]]:
+        entry = await h.sender.handle(cmd("l1"))
+        log = list(h.log)
+        await h.sender.settle()
+        return entry, log
+
+    entry, before_settle = asyncio.run(one())
+    assert entry.state == State.SENT and before_settle == ["flush", "flush"]  # pending, attempting
+    assert h.log[2:] == ["flush", "publish l1", "flush"] and Entry.loads(h.outbox["l1"]).reported
+    assert [s["body"]["biz_opaque_callback_data"] for s in server.state.sends] == ["l1"]
 
 
 def test_the_contract_server_refuses_a_bad_token_and_bad_shapes(server):

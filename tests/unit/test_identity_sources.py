@@ -4,6 +4,7 @@ use)."""
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +14,7 @@ from processors.identity_sources import from_crm, from_whatsapp
 from streams.catalog import load_catalog
 from streams.codec import SingleObjectFraming
 from streams.identity_records import observation_from_record, observation_record
-from streams.json_store import TableStore
+from streams.json_store import Overlay, TableStore
 from tests.unit.test_identity import people
 
 T = 1_795_136_000_000
@@ -77,6 +78,40 @@ def test_the_table_store_resolves_like_a_dict_and_writes_nothing_before_commit(o
     decoded = {k.decode(): json.loads(v) for k, v in backing.items()}
     assert decoded == json.loads(json.dumps(dict(plain.store)))
     assert set(TableStore(backing)) == set(plain.store)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.permutations(people), st.integers(min_value=1, max_value=len(people)))
+def test_a_batch_resolves_over_an_overlay_like_one_store_per_event_and_writes_only_at_its_end(order, size):
+    plain, backing = Resolver({}), {}
+    for start in range(0, len(order), size):
+        batch, before = Overlay(backing), dict(backing)
+        for obs in order[start:start + size]:
+            expected = plain.observe(obs)
+            store = TableStore(batch)
+            assert Resolver(store).observe(obs) == expected
+            store.commit()
+            failed = TableStore(batch)  # an event that fails after changing its store leaves no trace
+            Resolver(failed).observe(obs)
+            failed["r/" + obs.record_id] = {"broken": True}
+        assert backing == before  # nothing before the batch's flush
+        batch.write_through()
+    decoded = {k.decode(): json.loads(v) for k, v in backing.items()}
+    assert decoded == json.loads(json.dumps(dict(plain.store)))
+
+
+def test_an_overlay_reads_its_writes_and_deletes_before_the_table():
+    backing = {b"a": b"1", b"b": b"2"}
+    batch = Overlay(backing)
+    batch[b"c"] = b"3"
+    del batch[b"a"]
+    assert batch.get(b"a") is None and batch.get(b"b") == b"2" and batch.get(b"c") == b"3"
+    assert set(batch) == {b"b", b"c"}
+    with pytest.raises(KeyError):
+        del batch[b"a"]
+    assert backing == {b"a": b"1", b"b": b"2"}
+    batch.write_through()
+    assert backing == {b"b": b"2", b"c": b"3"} and batch.writes == {}
 
 
 class _CountingDict(dict):  # type: ignore[type-arg]
