@@ -12,7 +12,7 @@ from streams import fast_delivery, offset_safety, producer_flush, rocksdb_memory
 from streams.catalog import load_catalog
 from streams.codec import make_framing
 from streams.dlq import DeadLetters
-from streams.logs import keep_root_level, logging_config
+from streams.logs import keep_root_level, logging_config, quiet_repeats
 from streams.metrics import WorkerMetrics, consumer_positions
 from streams.settings import Settings
 from streams.stats import Stats
@@ -56,6 +56,7 @@ producer_flush.install()
 fast_delivery.install()
 rocksdb_memory.install()
 keep_root_level()
+quiet_repeats()
 stats = Stats()
 metrics = WorkerMetrics(stats, lambda: consumer_positions(app, set(consumed_topics())))
 warehouse = Warehouse(settings)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,3 +70,40 @@ def keep_root_level() -> None:
         return None
 
     Worker._setup_spinner_handler = _setup_spinner_handler  # type: ignore[method-assign]
+
+
+BUFFER_FULL = "producer buffer full"
+
+
+class Repeats(logging.Filter):
+    """Let one record starting with ``prefix`` through per ``interval_s``; the next one that passes
+    says how many were held back. For Faust's "producer buffer full size N": its conductor logs it
+    at WARNING every time it holds the next record back until the table writes' changelog records
+    are handed to the producer (more than 100 waiting). That is Faust's normal backpressure while a
+    worker works through a backlog, and it came several times a second (714 lines in one demo)."""
+
+    def __init__(self, prefix: str, interval_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.prefix, self.interval_s, self.clock = prefix, interval_s, clock
+        self.last: float | None = None
+        self.held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.startswith(self.prefix):
+            return True
+        now = self.clock()
+        if self.last is not None and now - self.last < self.interval_s:
+            self.held += 1
+            return False
+        if self.held:
+            record.msg = (f"{message} ({self.held} more in the last {now - self.last:.0f}s"  # type: ignore[operator]
+                          " - backpressure while table writes wait for the producer, nothing is lost)")
+            record.args = ()
+        self.last, self.held = now, 0
+        return True
+
+
+def quiet_repeats() -> None:
+    """Install ``Repeats`` on Faust's producer logger (``faust.transport.producer``)."""
+    logging.getLogger("faust.transport.producer").addFilter(Repeats(BUFFER_FULL))

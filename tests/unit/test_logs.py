@@ -1,7 +1,7 @@
 import json
 import logging
 
-from streams.logs import JsonFormatter, RedactingFormatter, redact
+from streams.logs import BUFFER_FULL, JsonFormatter, RedactingFormatter, Repeats, redact
 
 
 def record(msg, *args, exc=None):
@@ -47,3 +47,25 @@ def test_the_worker_start_up_spinner_no_longer_lowers_the_root_logger_to_debug()
     finally:
         root.setLevel(before[0])
         root.handlers[:] = before[1]
+
+
+def test_repeated_producer_buffer_warnings_pass_once_a_minute_with_the_count_held_back():
+    now = [0.0]
+    repeats = Repeats(BUFFER_FULL, interval_s=60, clock=lambda: now[0])
+    passed = []
+    for t in (0, 1, 2, 30, 59, 61, 62, 200):
+        now[0] = float(t)
+        rec = record("producer buffer full size %d", 101 + t)
+        if repeats.filter(rec):
+            passed.append(rec.getMessage())
+    assert passed[0] == "producer buffer full size 101"
+    assert passed[1].startswith("producer buffer full size 162 (4 more in the last 61s")
+    assert passed[2].startswith("producer buffer full size 301 (1 more in the last 139s")  # the one at 62 s
+    assert repeats.filter(record("something else %s", "x")) and len(passed) == 3
+
+
+def test_the_filter_is_on_fausts_producer_logger_and_leaves_other_records_alone():
+    import streams.app  # noqa: F401  (installs it)
+
+    filters = logging.getLogger("faust.transport.producer").filters
+    assert any(isinstance(f, Repeats) and f.prefix == BUFFER_FULL for f in filters)
