@@ -51,6 +51,9 @@ class WriteState(StrEnum):
 
 FINAL = frozenset({WriteState.WRITTEN, WriteState.FAILED, WriteState.IN_DOUBT, WriteState.DRY_RUN,
                    WriteState.SKIPPED})
+# results no request produced: computing one again after a crash gives the same result, so it
+# needs no audit entry before it is published
+NO_EFFECT = frozenset({WriteState.DRY_RUN, WriteState.SKIPPED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,9 +225,14 @@ class CrmWriter:
             done += [(w, r) for w, r in zip(todo, await self._apply(todo), strict=True)]
         if not done:
             return []
-        for _, r in done:
+        # an outcome of a request is durable before it is published (a crash after the publish
+        # finds it unreported and publishes it again, never re-applies it); one that no request
+        # produced (dry run, off) is written once, after it is published
+        effects = [r for _, r in done if r.state not in NO_EFFECT]
+        for r in effects:
             self.audit[r.write_id] = _dump(replace(r, reported=False))
-        await self.durable()
+        if effects:
+            await self.durable()
         await self.publish(done)
         for _, r in done:
             self.audit[r.write_id] = _dump(replace(r, reported=True))

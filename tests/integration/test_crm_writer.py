@@ -38,9 +38,22 @@ def task(i: int) -> CrmWrite:
     return CrmWrite(f"task:{i}", f"pn:{wa_id}", "task", wa_id, f"+{wa_id}", {}, "WhatsApp follow-up", 1795136000000)
 
 
+class AuditLog(dict):
+    """The audit store, logging each write as ``write_id:state:reported``."""
+
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    def __setitem__(self, key: str, doc: dict) -> None:
+        self.log.append(f"{key}:{doc['state']}:{doc.get('reported', False)}")
+        super().__setitem__(key, doc)
+
+
 class Harness:
     def __init__(self, url: str, *, mode: str = "hubspot", max_attempts: int = 8) -> None:
-        self.audit: dict[str, dict] = {}
+        self.log: list[str] = []
+        self.audit: dict[str, dict] = AuditLog(self.log)
         self.published: list[tuple[CrmWrite, WriteResult]] = []
         self.http = CrmHttp(url, {"Authorization": "Bearer hs"}, budget=WindowBudget(limit=90),
                             policy=RetryPolicy(max_attempts=max_attempts, max_backoff_s=0.5))
@@ -48,10 +61,11 @@ class Harness:
                                 durable=self._durable, publish=self._publish)
 
     async def _durable(self) -> None:
-        pass
+        self.log.append("durable")
 
     async def _publish(self, done) -> None:
         self.published += done
+        self.log.append("publish")
 
     def run(self, *batches: list[CrmWrite]) -> list[list[tuple[CrmWrite, WriteResult]]]:
         async def go():
@@ -138,6 +152,20 @@ def test_a_crash_during_a_create_is_in_doubt_and_not_created_again(server):
 def test_dry_run_records_and_sends_nothing(server):
     [done] = Harness(server.url, mode="dry_run").run([props(0), task(1)])
     assert {r.state for _, r in done} == {WriteState.DRY_RUN} and server.state.log == []
+
+
+def test_a_result_from_a_request_is_durable_before_it_is_published_one_from_none_is_written_once(server):
+    h = Harness(server.url)
+    h.run([props(0)])
+    assert h.log == ["props:0:written:False", "durable", "publish", "props:0:written:True"]
+    requests = len(server.state.log)
+    dry = Harness(server.url, mode="dry_run")
+    dry.run([props(0), task(1)])
+    assert dry.log == ["publish", "props:0:dry_run:True", "task:1:dry_run:True"]
+    # redelivered after the publish but before the audit write: computed and published again, alike
+    dry.audit.clear()
+    [[(_, again)]] = dry.run([props(0)])
+    assert again.state == WriteState.DRY_RUN and len(server.state.log) == requests and dry.published[-1][1] == again
 
 
 def test_writes_of_a_replay_without_side_effects_are_skipped_even_against_hubspot(server):
