@@ -7,7 +7,9 @@ clears it: recovery has already brought the local tables up to date. So every
 ``SCRM_STALL_SECONDS`` (0 = off) of no committed progress while the app's own consumer group
 has lag, outside recovery and rebalancing, the worker logs an error and exits with code 70 for
 its supervisor (Kubernetes, docker compose ``restart:``, systemd) to start it again. Every
-effect is idempotent, so whatever was in flight is simply processed again."""
+effect is idempotent, so whatever was in flight is simply processed again.
+
+Beside it, the worker samples its event loop's lag (``streams.loop_lag``) for ``/metrics``."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ import os
 import time
 from typing import Any
 
-from streams.app import app, consumed_topics, settings, stats
+from streams import loop_lag
+from streams.app import app, consumed_topics, metrics, settings, stats
 from streams.kafka_admin import BrokerUnavailable, group_lag
 
 logger = logging.getLogger(__name__)
@@ -52,3 +55,8 @@ async def stall_watchdog() -> None:
                      EXIT_STALLED)
         logging.shutdown()
         os._exit(EXIT_STALLED)
+
+
+@app.task  # type: ignore[untyped-decorator]
+async def event_loop_lag() -> None:
+    await loop_lag.sample(metrics.loop_lag.observe)

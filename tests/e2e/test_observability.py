@@ -24,7 +24,7 @@ def get(pipeline, path: str) -> tuple[int, str]:
 
 def sample(text: str, name: str, **labels: str) -> float:
     for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+        if line.startswith((name + "{", name + " ")) and all(f'{k}="{v}"' in line for k, v in labels.items()):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"no {name}{labels} in /metrics")
 
@@ -44,6 +44,7 @@ def test_metrics_readiness_and_json_logs_without_phone_numbers(pipeline, tmp_pat
     assert sample(text, "scrm_stage_events_total", stage="sink.messages", outcome="written") == 10
     assert sample(text, "scrm_sink_batch_rows_count", table="messages") >= 1
     assert sample(text, "scrm_sink_insert_seconds_count", table="messages") >= 1
+    assert sample(text, "scrm_event_loop_lag_seconds_count") >= 1  # sampled every 0.1 s
     assert sample(text, "scrm_policy_decisions_total", outcome="allow", reason="not_customer_facing") >= 0
     lags = re.findall(r'^scrm_consumer_lag\{partition="\d+",topic="[^"]+"\} (\S+)$', text, re.M)
     assert lags and all(float(v) == 0 for v in lags)  # caught up after `scrm wait`
