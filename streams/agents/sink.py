@@ -56,10 +56,14 @@ async def drain(stream: Any, source: BoundTopic, table: str, to_row: RowFn, stag
     async for events in stream.noack_take(settings.sink_batch_size, settings.sink_batch_seconds):
         writer = await warehouse.writer()
         stats.add(stage, "in", len(events))
+        # one insert per batch, whatever partitions it spans: each insert is a ClickHouse part and
+        # the worker's inserts share one thread, so per-partition inserts made a 4-partition
+        # topic's rows wait for four inserts a batch (bench/RESULTS.md, "Seventh session")
         key = lambda e: (e.message.topic, e.message.partition)  # noqa: E731
+        rows, kept, ranges = [], [], []
         for (topic, partition), group in groupby(sorted(events, key=key), key=key):
             batch = list(group)
-            rows, kept = [], []
+            ranges.append(f"{topic}-{partition}-{batch[0].message.offset}-{batch[-1].message.offset}")
             for event in batch:
                 msg = event.message
                 if msg.value is None:  # a tombstone on a compacted topic (``scrm erase``): nothing to store
@@ -74,14 +78,16 @@ async def drain(stream: Any, source: BoundTopic, table: str, to_row: RowFn, stag
                     kept.append(event)
                 except (DecodeError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
                     await _dead_letter(event, stage, exc)
-            token = f"{topic}-{partition}-{batch[0].message.offset}-{batch[-1].message.offset}"
-            started = time.monotonic()
-            rejected_rows = await writer.write(warehouse.table(table), rows, token)
+        # the same batch retried carries the same token, so ClickHouse drops an insert that had landed
+        token = "+".join(ranges)
+        started = time.monotonic()
+        rejected_rows = await writer.write(warehouse.table(table), rows, token)
+        if rows:
             metrics.sink_seconds.labels(table).observe(time.monotonic() - started)
             metrics.sink_rows.labels(table).observe(len(rows))
-            for rejected in rejected_rows:
-                await _dead_letter(kept[rejected.index], stage, rejected.error)
-            stats.add(stage, "written", len(rows))
+        for rejected in rejected_rows:
+            await _dead_letter(kept[rejected.index], stage, rejected.error)
+        stats.add(stage, "written", len(rows))
         for event in events:
             await stream.ack(event)
 
