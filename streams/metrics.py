@@ -100,7 +100,7 @@ class WorkerMetrics:
         self.sink_rows = Histogram("scrm_sink_batch_rows", "Rows per ClickHouse insert batch", ["table"],
                                    registry=self.registry, buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000))
         self.loop_lag = Histogram("scrm_event_loop_lag_seconds", "How late the worker's event loop woke a "
-                                  "sleeping task (sampled every 0.1 s): time every stage waited for the others",
+                                  "sleeping task (sampled every 0.1 s): a step holding the loop delays every stage",
                                   registry=self.registry,
                                   buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
         self.crm_responses = Counter("scrm_crm_http_responses", "CRM API responses by HTTP status "
