@@ -34,7 +34,8 @@ messages):
 Holding back a commit only helps if the record it waits for is read again. So each time Faust
 commits, a partition whose committed offset was read past but is neither acknowledged nor in
 flight (skipped in a gap, dropped while flow was suspended, or acknowledged from an earlier
-generation) is sought back to that offset, and the records of that partition fetched before the
+generation; or taken from aiokafka and dropped before it was handed on: aiokafka's position past
+it, unchanged at two commits in a row) is sought back to that offset, and the records of that partition fetched before the
 seek are dropped: the worker heals itself instead of waiting for the stall watchdog.
 Records between that offset and the read position are processed again; every effect is
 idempotent. A partition with no committed offset yet has where its last seek put it (the reset
@@ -101,7 +102,8 @@ def next_to_process(consumer: Any, tp: Any) -> int | None:
 
 
 def lost_offsets(consumer: Any, compacted: Callable[[str], bool]) -> dict[Any, int]:
-    """The partitions whose committed offset was read past and will never be acknowledged.
+    """The partitions whose committed offset was read past (by Faust, or by aiokafka with nothing
+    handed on) and will never be acknowledged.
 
     A record is in flight from the moment Faust's fetch loop hands it on until it is acknowledged
     (it may wait in a stream's buffer, where Faust does not track it yet): ``_scrm_delivered`` holds
@@ -110,17 +112,78 @@ def lost_offsets(consumer: Any, compacted: Callable[[str], bool]) -> dict[Any, i
     acks_enabled_for = consumer.app.topics.acks_enabled_for
     rewinding = consumer.__dict__.get("_scrm_rewinding", {})
     delivered = consumer.__dict__.get("_scrm_delivered", {})
+    expected, handing = consumer.__dict__.get("_scrm_next", {}), consumer.__dict__.get("_scrm_handing", False)
+    suspected, suspects = consumer.__dict__.get("_scrm_suspects", {}), {}
     assigned = consumer.assignment()  # a revoked partition keeps its bookkeeping until it is assigned again
     for tp in {*consumer._committed_offset, *consumer.__dict__.get("_scrm_start", ())} & assigned:
         committed, read = next_to_process(consumer, tp), consumer._read_offset.get(tp)
-        if committed is None or read is None or read <= committed or tp in rewinding \
-                or compacted(tp.topic) or not acks_enabled_for(tp.topic) \
+        if committed is None or tp in rewinding or compacted(tp.topic) or not acks_enabled_for(tp.topic) \
                 or committed in consumer._acked_index.get(tp, ()):
             continue
         message = delivered.get((tp, committed))
-        if message is None or message.acked:
+        if message is not None and not message.acked:
+            continue  # in flight
+        if read is not None and read > committed:
             lost[tp] = committed
+        elif not handing and expected.get(tp, committed + 1) <= committed:
+            # Not handed on, yet aiokafka's position is past it: taken from aiokafka and dropped on
+            # the way (``in_order`` drops a partition's records until its seek to the committed
+            # offset returns, and records fetched right after that seek arrive first; Faust's fetch
+            # drops a batch when flow stops). Lost when seen so at two checks in a row with nothing
+            # moving in between (aiokafka's position moves before the records reach ``in_order``).
+            position = fetch_position(consumer, tp)
+            if position is not None and position > committed:
+                suspects[tp] = (committed, position)
+                if suspected.get(tp) == suspects[tp]:
+                    lost[tp] = committed
+    consumer.__dict__["_scrm_suspects"] = suspects
     return lost
+
+
+def fetch_position(consumer: Any, tp: Any) -> int | None:
+    """aiokafka's fetch position for ``tp``: the offset after the last record it handed out (None
+    before the consumer started, unassigned, or waiting for a seek or an offset reset)."""
+    kafka = consumer._thread._consumer
+    subscription = kafka._subscription.subscription if kafka is not None else None
+    assignment = subscription.assignment if subscription is not None else None
+    if assignment is None or tp not in assignment.tps:
+        return None
+    state = assignment.state_value(tp)
+    return state.position if state.has_valid_position else None
+
+
+def describe(consumer: Any, tp: Any) -> str:
+    """One partition's bookkeeping in this worker, for the stall watchdog's log line (offsets only):
+    Faust's committed, read and acknowledged offsets, the next offset ``in_order`` hands on, whether
+    it is assigned, paused or being sought back, and how many handed-on records are unacknowledged."""
+    acked = consumer._acked.get(tp) or ()
+    in_flight = sum(1 for (t, _), m in list(consumer.__dict__.get("_scrm_delivered", {}).items())
+                    if t == tp and not m.acked)
+    flags = [name for name, on in (("assigned", tp in consumer.assignment()),
+                                   ("active", tp in (consumer._active_partitions or ())),
+                                   ("paused", tp in consumer._paused_partitions),
+                                   ("buffer-full", tp in consumer._buffered_partitions),
+                                   ("rewinding", tp in consumer.__dict__.get("_scrm_rewinding", {}))) if on]
+    return (f"{tp.topic}[{tp.partition}] committed={next_to_process(consumer, tp)} "
+            f"read={consumer._read_offset.get(tp)} next={consumer.__dict__.get('_scrm_next', {}).get(tp)} "
+            f"acked={len(acked)}{f' from {min(acked)}' if acked else ''} in_flight={in_flight} "
+            f"{','.join(flags) or 'unassigned'} {_fetcher_state(consumer, tp)}")
+
+
+def _fetcher_state(consumer: Any, tp: Any) -> str:
+    """aiokafka's view of ``tp``: its fetch position, and whether it holds records Faust has not taken."""
+    held = tp in consumer._thread._ensure_consumer()._fetcher._records
+    return f"kafka_position={fetch_position(consumer, tp)}{' kafka_holds_records' if held else ''}"
+
+
+def fetch_state(consumer: Any) -> str:
+    """Whether Faust's flow is on, and the partitions aiokafka holds fetched records for that Faust
+    has not taken (a partition left there blocks the fetches from its broker while its prefetch
+    backoff lasts)."""
+    kafka = consumer._thread._ensure_consumer()
+    active = consumer._active_partitions or set()
+    held = [f"{tp.topic}[{tp.partition}]{'' if tp in active else '(inactive)'}" for tp in kafka._fetcher._records]
+    return f"flow={'active' if consumer.flow_active else 'stopped'}; fetched, not taken: {', '.join(held) or 'none'}"
 
 
 async def rewind(consumer: Any, compacted: Callable[[str], bool]) -> None:
@@ -176,30 +239,34 @@ async def in_order(consumer: Any, records: AsyncIterator[tuple[Any, Any]],
     expected = consumer.__dict__.setdefault("_scrm_next", {})
     resought = consumer.__dict__.setdefault("_scrm_resought", {})
     acks_enabled_for = consumer.app.topics.acks_enabled_for
-    async for tp, message in records:
-        if rewinding and tp in rewinding:
-            continue  # fetched before the seek back (aiokafka drops what it buffered)
-        offset, want = message.offset, expected.get(tp)
-        if (want is None or offset > want) and not compacted(tp.topic) and acks_enabled_for(tp.topic):
-            if want is None:  # assigned, not sought to its committed offset yet: the seek reads it again
-                continue
-            target, tries = resought.get(tp, (None, 0))
-            tries = tries if target == want else 0
-            if tries < MAX_SEEKS_BACK and not (tries and await _gone(consumer, tp, want)):
-                logger.warning("%s[%s]: fetched offset %d before offset %d; reading again from %d",
-                               tp.topic, tp.partition, offset, want, want)
-                resought[tp] = (want, tries + 1)
-                await _seek_back(consumer, tp, want)
-                continue
-            logger.warning("%s[%s]: offsets %d to %d could not be read (%s); reading on from %d", tp.topic,
-                           tp.partition, want, offset - 1, "deleted by retention" if tries < MAX_SEEKS_BACK
-                           else f"{tries} seeks back", offset)
-        if want is None or offset >= want:  # (None: a topic with holes, or one Faust does not commit)
-            expected[tp] = offset + 1
-            if resought and offset == want:
-                resought.pop(tp, None)  # read again from where it was missing
-        delivered[tp, offset] = message
-        yield tp, message
+    try:
+        async for tp, message in records:
+            consumer.__dict__["_scrm_handing"] = True  # a batch taken from aiokafka is being handed on
+            if rewinding and tp in rewinding:
+                continue  # fetched before the seek back (aiokafka drops what it buffered)
+            offset, want = message.offset, expected.get(tp)
+            if (want is None or offset > want) and not compacted(tp.topic) and acks_enabled_for(tp.topic):
+                if want is None:  # assigned, not sought to its committed offset yet: the seek reads it again
+                    continue  # (unless fetched after the seek, before its result came back: ``lost_offsets``)
+                target, tries = resought.get(tp, (None, 0))
+                tries = tries if target == want else 0
+                if tries < MAX_SEEKS_BACK and not (tries and await _gone(consumer, tp, want)):
+                    logger.warning("%s[%s]: fetched offset %d before offset %d; reading again from %d",
+                                   tp.topic, tp.partition, offset, want, want)
+                    resought[tp] = (want, tries + 1)
+                    await _seek_back(consumer, tp, want)
+                    continue
+                logger.warning("%s[%s]: offsets %d to %d could not be read (%s); reading on from %d", tp.topic,
+                               tp.partition, want, offset - 1, "deleted by retention" if tries < MAX_SEEKS_BACK
+                               else f"{tries} seeks back", offset)
+            if want is None or offset >= want:  # (None: a topic with holes, or one Faust does not commit)
+                expected[tp] = offset + 1
+                if resought and offset == want:
+                    resought.pop(tp, None)  # read again from where it was missing
+            delivered[tp, offset] = message
+            yield tp, message
+    finally:
+        consumer.__dict__["_scrm_handing"] = False
 
 
 def _rewind_to_lost_records(compacted: Callable[[str], bool]) -> None:

@@ -18,7 +18,9 @@ import os
 import time
 from typing import Any
 
-from streams import loop_lag
+from faust.types import TP
+
+from streams import loop_lag, offset_safety
 from streams.app import app, consumed_topics, metrics, settings, stats
 from streams.kafka_admin import BrokerUnavailable, group_lag
 
@@ -51,10 +53,22 @@ async def stall_watchdog() -> None:
     if stalled_for >= settings.stall_seconds:
         stats.add("watchdog", "stalls")
         logger.error("worker stalled: %d events of lag and no offset committed for %.0f s (Faust recovery race, "
-                     "faust#596); exiting with code %d so the supervisor restarts it", behind, stalled_for,
-                     EXIT_STALLED)
+                     "faust#596); exiting with code %d so the supervisor restarts it; behind: %s", behind,
+                     stalled_for, EXIT_STALLED, _behind(lag))
         logging.shutdown()
         os._exit(EXIT_STALLED)
+
+
+def _behind(lag: list[Any]) -> str:
+    """The lagging partitions as this worker's consumer sees them (``offset_safety.describe``), and
+    the partitions aiokafka holds fetched records for. Offsets only."""
+    try:
+        parts = [f"{offset_safety.describe(app.consumer, TP(p.topic, p.partition))} end={p.end}"
+                 for p in lag if p.lag > 0]
+        parts.append(offset_safety.fetch_state(app.consumer))
+    except Exception as exc:  # noqa: BLE001 - private Faust/aiokafka state; the report must not keep the worker from exiting
+        return f"(not available: {type(exc).__name__})"
+    return "; ".join(parts)
 
 
 @app.task  # type: ignore[untyped-decorator]

@@ -70,10 +70,21 @@ class _TP(SimpleNamespace):
     __hash__ = object.__hash__
 
 
+def _aiokafka(positions: dict[_TP, int | None]) -> SimpleNamespace:
+    """What ``fetch_position`` reads of Faust's aiokafka consumer thread: each partition's fetch state."""
+    def state_value(tp: _TP) -> SimpleNamespace:
+        return SimpleNamespace(has_valid_position=positions[tp] is not None, position=positions[tp])
+    assignment = SimpleNamespace(tps=set(positions), state_value=state_value)
+    kafka = SimpleNamespace(_subscription=SimpleNamespace(subscription=SimpleNamespace(assignment=assignment)))
+    return SimpleNamespace(_consumer=kafka)
+
+
 def _reading(*, committed: int | None = 100, read: int | None = 120, acked: set[int] | None = None,
-             inflight: tuple[int, ...] = (), acks: bool = True, rewinding: bool = False) -> tuple[SimpleNamespace, _TP]:
+             inflight: tuple[int, ...] = (), acks: bool = True, rewinding: bool = False,
+             position: int | None = None) -> tuple[SimpleNamespace, _TP]:
     tp = _TP(topic="messages", partition=0)
     consumer = _consumer()
+    consumer._thread = _aiokafka({tp: position})
     consumer.app.topics.acks_enabled_for = lambda topic: acks
     consumer._committed_offset[tp] = committed
     consumer._read_offset = defaultdict(lambda: None, {tp: read})
@@ -103,6 +114,47 @@ def test_a_committed_offset_read_past_neither_acked_nor_in_flight_is_lost():
 def test_a_committed_offset_that_will_still_be_acked_or_is_handled_elsewhere_is_not_lost(state):
     consumer, _ = _reading(**state)
     assert offset_safety.lost_offsets(consumer, lambda topic: False) == {}
+
+
+def test_records_taken_from_aiokafka_and_dropped_before_they_were_handed_on_are_lost():
+    # the stall after a restart without the local directory: aiokafka's position moved past the
+    # committed offset, yet nothing reached ``in_order`` (Faust's fetch dropped the batch)
+    consumer, tp = _reading(committed=1, read=1, position=2)
+    consumer._scrm_next = {tp: 1}
+    assert offset_safety.lost_offsets(consumer, lambda topic: False) == {}  # maybe on its way: look again
+    assert offset_safety.lost_offsets(consumer, lambda topic: False) == {tp: 1}
+
+
+@pytest.mark.parametrize("change", [
+    {"_scrm_handing": True},  # a batch is being handed on (perhaps waiting for a full stream buffer)
+    {"position": 1},  # aiokafka has handed out nothing past it: idle, caught up
+    {"moved": 3},  # aiokafka handed out more between the checks: records are flowing
+    {"_scrm_next": 2},  # handed on, so acked, in flight or dropped later -- the other checks
+])
+def test_records_not_yet_handed_on_are_not_lost_while_anything_moves(change):
+    consumer, tp = _reading(committed=1, read=1, position=change.get("position", 2))
+    consumer._scrm_next = {tp: change.get("_scrm_next", 1)}
+    consumer._scrm_handing = change.get("_scrm_handing", False)
+    assert offset_safety.lost_offsets(consumer, lambda topic: False) == {}
+    if "moved" in change:
+        consumer._thread = _aiokafka({tp: change["moved"]})
+    assert offset_safety.lost_offsets(consumer, lambda topic: False) == {}
+
+
+def test_the_stall_report_gives_a_partitions_offsets_as_faust_and_aiokafka_see_them():
+    consumer, tp = _reading(committed=1, read=1, position=2)
+    consumer._scrm_next = {tp: 1}
+    consumer._active_partitions, consumer._paused_partitions, consumer._buffered_partitions = {tp}, set(), set()
+    kafka = consumer._thread._consumer
+    kafka._fetcher = SimpleNamespace(_records={})
+    consumer._thread._ensure_consumer = lambda: kafka
+    consumer.flow_active = True
+    assert offset_safety.describe(consumer, tp) == \
+        "messages[0] committed=1 read=1 next=1 acked=0 in_flight=0 assigned,active kafka_position=2"
+    assert offset_safety.fetch_state(consumer) == "flow=active; fetched, not taken: none"
+    changelog = _TP(topic="app-seen-changelog", partition=3)
+    kafka._fetcher._records[changelog] = object()
+    assert offset_safety.fetch_state(consumer) == "flow=active; fetched, not taken: app-seen-changelog[3](inactive)"
 
 
 def test_a_revoked_partition_is_left_to_its_next_owner():
