@@ -120,6 +120,11 @@ class Workers:
             if p.poll() is not None:
                 raise RuntimeError(f"worker exited {p.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
 
+    def seeks_back(self) -> int:
+        """Seeks back to records fetched but not handed on (``streams.offset_safety``) in the workers'
+        logs: each re-reads records, so a figure that needed many is not a clean one."""
+        return sum(log.read_text(errors="replace").count("reading again from") for log in self.logs)
+
     def stop(self) -> None:
         for p in self.procs:
             if p.poll() is None:
@@ -350,6 +355,7 @@ def ours(bootstrap: str, tmp: Path, name: str, events: int, n_workers: int, repl
         out["records_per_raw"] = round(sum(by_topic.values()) / raw_records, 2)
         out["records_per_raw_by_topic"] = {t: round(n / raw_records, 2) for t, n in
                                            sorted(by_topic.items(), key=lambda kv: -kv[1]) if n}
+        out["seeks_back"] = workers.seeks_back()
         if replay:
             before = time.perf_counter()
             subprocess.run([SCRM, "replay", "--from", str(T0 * 1000), "--wait", "0", "--no-side-effects"],
