@@ -35,8 +35,9 @@ Holding back a commit only helps if the record it waits for is read again. So ea
 commits, a partition whose committed offset was read past but is neither acknowledged nor in
 flight (skipped in a gap, dropped while flow was suspended, or acknowledged from an earlier
 generation; or taken from aiokafka and dropped before it was handed on: aiokafka's position past
-it, unchanged at two commits in a row) is sought back to that offset, and the records of that partition fetched before the
-seek are dropped: the worker heals itself instead of waiting for the stall watchdog.
+it, unchanged at two commits in a row) is sought back to that offset, and the records of that
+partition fetched before the seek are dropped: the worker heals itself instead of waiting for the
+stall watchdog.
 Records between that offset and the read position are processed again; every effect is
 idempotent. A partition with no committed offset yet has where its last seek put it (the reset
 point) stand in for one, in this and in the commit guard above: in a fresh group the first
@@ -148,8 +149,8 @@ def fetch_position(consumer: Any, tp: Any) -> int | None:
     assignment = subscription.assignment if subscription is not None else None
     if assignment is None or tp not in assignment.tps:
         return None
-    state = assignment.state_value(tp)
-    return state.position if state.has_valid_position else None
+    state = assignment.state_value(tp)  # None when aiokafka's thread unassigned it since the check above
+    return state.position if state is not None and state.has_valid_position else None
 
 
 def describe(consumer: Any, tp: Any) -> str:

@@ -72,7 +72,9 @@ class _TP(SimpleNamespace):
 
 def _aiokafka(positions: dict[_TP, int | None]) -> SimpleNamespace:
     """What ``fetch_position`` reads of Faust's aiokafka consumer thread: each partition's fetch state."""
-    def state_value(tp: _TP) -> SimpleNamespace:
+    def state_value(tp: _TP) -> SimpleNamespace | None:
+        if tp not in positions:
+            return None  # unassigned by aiokafka's thread between the membership test and this call
         return SimpleNamespace(has_valid_position=positions[tp] is not None, position=positions[tp])
     assignment = SimpleNamespace(tps=set(positions), state_value=state_value)
     kafka = SimpleNamespace(_subscription=SimpleNamespace(subscription=SimpleNamespace(assignment=assignment)))
@@ -139,6 +141,14 @@ def test_records_not_yet_handed_on_are_not_lost_while_anything_moves(change):
     if "moved" in change:
         consumer._thread = _aiokafka({tp: change["moved"]})
     assert offset_safety.lost_offsets(consumer, lambda topic: False) == {}
+
+
+def test_a_partition_aiokafka_unassigned_meanwhile_has_no_position():
+    consumer, tp = _reading(committed=1, read=1, position=2)
+    gone = _TP(topic="gone", partition=0)  # still in the assignment's partitions, its state already dropped
+    consumer._thread._consumer._subscription.subscription.assignment.tps.add(gone)
+    assert offset_safety.fetch_position(consumer, gone) is None
+    assert offset_safety.fetch_position(consumer, tp) == 2
 
 
 def test_the_stall_report_gives_a_partitions_offsets_as_faust_and_aiokafka_see_them():
