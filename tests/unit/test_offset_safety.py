@@ -120,7 +120,8 @@ def test_a_committed_offset_that_will_still_be_acked_or_is_handled_elsewhere_is_
 
 def test_records_taken_from_aiokafka_and_dropped_before_they_were_handed_on_are_lost():
     # the stall after a restart without the local directory: aiokafka's position moved past the
-    # committed offset, yet nothing reached ``in_order`` (Faust's fetch dropped the batch)
+    # committed offset, yet nothing was handed on (fetched right after the seek to the committed
+    # offset, the records reached ``in_order`` before the seek's result and were dropped as unsought)
     consumer, tp = _reading(committed=1, read=1, position=2)
     consumer._scrm_next = {tp: 1}
     assert offset_safety.lost_offsets(consumer, lambda topic: False) == {}  # maybe on its way: look again
