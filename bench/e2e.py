@@ -62,7 +62,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.broker import broker_cpu_s, free_port, local_broker
 from bench.e2e_data import T0, Counts, count, partition_shares, raw_codec, records
-from bench.procs import cpu_s, rss_mb, worker_stats
+from bench.procs import cpu_s, rss_mb, worker_counter, worker_stats
 
 SCRM = str(Path(sys.executable).parent / "scrm")
 PARTS = ("ours1", "ours2", "replay", "peerjob", "latency", "aiokafka", "confluent", "quix")
@@ -121,9 +121,9 @@ class Workers:
                 raise RuntimeError(f"worker exited {p.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
 
     def seeks_back(self) -> int:
-        """Seeks back to records fetched but not handed on (``streams.offset_safety``) in the workers'
-        logs: each re-reads records, so a figure that needed many is not a clean one."""
-        return sum(log.read_text(errors="replace").count("reading again from") for log in self.logs)
+        """Seeks back to records fetched but not handed on (``scrm_consumer_rewinds_total``, every
+        worker): each re-reads records, so a figure that needed many is not a clean one."""
+        return int(sum(worker_counter(f"http://127.0.0.1:{port}", "scrm_consumer_rewinds") for port in self.ports))
 
     def stop(self) -> None:
         for p in self.procs:

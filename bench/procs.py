@@ -30,6 +30,16 @@ def own_cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def worker_counter(web: str, name: str) -> float:
+    """A counter's total over its labels on a worker's ``GET /metrics``; ``name`` without ``_total``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{web}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return sum(s.value for family in text_string_to_metric_families(text) if family.name == name
+               for s in family.samples if s.name == f"{name}_total")
+
+
 def worker_stats(web: str) -> dict[str, Any]:
     """A worker's counters (``GET /stats/``); ``web`` is its base URL."""
     with urllib.request.urlopen(f"{web}/stats/", timeout=5) as r:
